@@ -1,0 +1,1 @@
+"""AlphaTransformer: an LLM trading agent for Binance USDⓈ-M perpetuals."""

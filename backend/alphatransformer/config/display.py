@@ -1,0 +1,32 @@
+"""The one place that turns config into something safe to show: CLI, API and logs all use it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, SecretStr
+
+from alphatransformer.config.schema import AppConfig
+
+REDACTED = "**********"
+
+
+def redacted_config(config: AppConfig) -> dict[str, Any]:
+    """The effective config as plain data, each secret shown only as set (`REDACTED`) or empty."""
+    return _redact(config)
+
+
+def redacted_yaml(config: AppConfig) -> str:
+    return yaml.safe_dump(redacted_config(config), sort_keys=False, allow_unicode=True)
+
+
+def _redact(model: BaseModel) -> dict[str, Any]:
+    data = model.model_dump(mode="json")
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        if isinstance(value, SecretStr):
+            data[name] = REDACTED if value.get_secret_value() else ""
+        elif isinstance(value, BaseModel):
+            data[name] = _redact(value)
+    return data

@@ -1,0 +1,133 @@
+"""The tables. Decisions are written before anything acts on them; executions mirror exchange
+orders one to one; snapshots record the account over time. Positions are not stored as truth:
+they are read from the exchange."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from alphatransformer.database.types import ExactDecimal, UTCDateTime
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        Decimal: ExactDecimal(),
+        datetime: UTCDateTime(),
+    }
+
+
+class DecisionStatus(StrEnum):
+    """Life of a decision row: written `pending` (or `hold`) before anything executes."""
+
+    PENDING = "pending"
+    HOLD = "hold"
+    EXECUTED = "executed"
+    REJECTED = "rejected"
+    FAILED = "failed"
+
+
+class Decision(Base):
+    """One symbol's decision in one cycle, HOLD included, with the model's reasoning and cost."""
+
+    __tablename__ = "decisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    symbol: Mapped[str] = mapped_column(String(20))
+    action: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    rejection_rule: Mapped[str | None] = mapped_column(String(40))
+    price: Mapped[Decimal | None]
+    quantity: Mapped[Decimal | None]
+    notional: Mapped[Decimal | None]
+    leverage: Mapped[int | None]
+    stop_loss: Mapped[Decimal | None]
+    take_profit: Mapped[Decimal | None]
+    invalidation_condition: Mapped[str | None] = mapped_column(Text)
+    confidence: Mapped[float]
+    risk_usd: Mapped[Decimal | None]
+    reasoning: Mapped[str] = mapped_column(Text, default="")
+    model: Mapped[str] = mapped_column(String(100))
+    prompt_hash: Mapped[str | None] = mapped_column(String(64))
+    input_tokens: Mapped[int] = mapped_column(default=0)
+    output_tokens: Mapped[int] = mapped_column(default=0)
+    latency_ms: Mapped[float] = mapped_column(default=0.0)
+    cost_usd: Mapped[Decimal] = mapped_column(default=Decimal(0))
+
+    __table_args__ = (
+        Index("ix_decisions_created_at", "created_at"),
+        Index("ix_decisions_symbol_created_at", "symbol", "created_at"),
+        Index("ix_decisions_status_created_at", "status", "created_at"),
+        Index("ix_decisions_action_created_at", "action", "created_at"),
+        Index("ix_decisions_cycle_id", "cycle_id"),
+    )
+
+
+class ExecutionPurpose(StrEnum):
+    ENTRY = "entry"
+    STOP_LOSS = "stop_loss"
+    TAKE_PROFIT = "take_profit"
+    CLOSE = "close"
+
+
+class TradeExecution(Base):
+    """One exchange order, mirrored: ids, status, filled quantity, average price, fee, PnL."""
+
+    __tablename__ = "trade_executions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    decision_id: Mapped[int | None] = mapped_column(ForeignKey("decisions.id"))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    symbol: Mapped[str] = mapped_column(String(20))
+    side: Mapped[str] = mapped_column(String(4))
+    order_type: Mapped[str] = mapped_column(String(24))
+    purpose: Mapped[str] = mapped_column(String(16))
+    client_order_id: Mapped[str] = mapped_column(String(36), unique=True)
+    exchange_order_id: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(20))
+    quantity: Mapped[Decimal]
+    price: Mapped[Decimal | None]
+    stop_price: Mapped[Decimal | None]
+    reduce_only: Mapped[bool] = mapped_column(default=False)
+    filled_quantity: Mapped[Decimal] = mapped_column(default=Decimal(0))
+    avg_price: Mapped[Decimal | None]
+    fee: Mapped[Decimal] = mapped_column(default=Decimal(0))
+    fee_asset: Mapped[str | None] = mapped_column(String(16))
+    realized_pnl: Mapped[Decimal] = mapped_column(default=Decimal(0))
+    error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        Index("ix_trade_executions_created_at", "created_at"),
+        Index("ix_trade_executions_symbol_created_at", "symbol", "created_at"),
+        Index("ix_trade_executions_status", "status"),
+        Index("ix_trade_executions_decision_id", "decision_id"),
+    )
+
+
+class AccountSnapshot(Base):
+    """The account at one moment, for the equity curve and performance metrics."""
+
+    __tablename__ = "account_snapshots"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    taken_at: Mapped[datetime]
+    environment: Mapped[str] = mapped_column(String(16))
+    wallet_balance: Mapped[Decimal]
+    equity: Mapped[Decimal]
+    available_balance: Mapped[Decimal]
+    unrealized_pnl: Mapped[Decimal]
+    margin_used: Mapped[Decimal]
+    open_positions: Mapped[int]
+    positions: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+
+    __table_args__ = (Index("ix_account_snapshots_taken_at", "taken_at"),)

@@ -1,0 +1,1 @@
+"""Small cross-cutting pieces: logging setup and time helpers."""
