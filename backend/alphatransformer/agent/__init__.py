@@ -1,0 +1,1 @@
+"""The decision-making agent: indicators, the offline rules model, the LangGraph workflow."""

@@ -1,0 +1,1 @@
+"""Trading: the exchange interface and its adapters, the risk gate and the order manager."""

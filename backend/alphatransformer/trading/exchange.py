@@ -1,0 +1,53 @@
+"""The `Exchange` interface: everything above it (risk gate, order manager, engine, API) uses
+only this, so the paper exchange and the Binance adapter are interchangeable."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+from alphatransformer.trading.filters import SymbolFilters
+from alphatransformer.trading.models import Account, MarginType, OrderRequest, OrderUpdate
+
+OrderListener = Callable[[OrderUpdate], None]
+
+
+class Exchange(Protocol):
+    @property
+    def name(self) -> str:
+        """Short label shown to people: `paper`, `binance-testnet`, `binance`."""
+        ...
+
+    async def start(self) -> None:
+        """Connect, load symbol filters, open the order/account update stream."""
+        ...
+
+    async def stop(self) -> None: ...
+
+    async def symbol_filters(self, symbol: str) -> SymbolFilters: ...
+
+    async def account(self) -> Account:
+        """Balance and open positions, marked to the current price."""
+        ...
+
+    async def open_orders(self, symbol: str | None = None) -> list[OrderUpdate]:
+        """Resting orders, conditional (stop-loss, take-profit) ones included."""
+        ...
+
+    async def set_leverage(self, symbol: str, leverage: int) -> None: ...
+
+    async def set_margin_type(self, symbol: str, margin_type: MarginType) -> None: ...
+
+    async def place_order(self, request: OrderRequest) -> OrderUpdate:
+        """Send one order. Raises `DefinitiveRejection` or `AmbiguousOutcome` (see errors)."""
+        ...
+
+    async def cancel_order(self, symbol: str, client_order_id: str) -> OrderUpdate: ...
+
+    async def query_order(self, symbol: str, client_order_id: str) -> OrderUpdate | None:
+        """The order's current state, or None when the exchange has never seen that id."""
+        ...
+
+    def add_order_listener(self, listener: OrderListener) -> None:
+        """Call `listener` for every order update, including fills of resting orders."""
+        ...

@@ -1,0 +1,27 @@
+"""Where time comes from. Live code reads the wall clock; a backtest hands in a replayed clock,
+so nothing in the decision path may call `time.time()` directly."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Protocol
+
+
+class Clock(Protocol):
+    def now_ms(self) -> int:
+        """Milliseconds since the Unix epoch, UTC."""
+        ...
+
+
+class WallClock:
+    def now_ms(self) -> int:
+        return time.time_ns() // 1_000_000
+
+
+def to_datetime(timestamp_ms: int) -> datetime:
+    return datetime.fromtimestamp(timestamp_ms / 1000, UTC)
+
+
+def utc_now(clock: Clock) -> datetime:
+    return to_datetime(clock.now_ms())
