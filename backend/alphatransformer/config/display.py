@@ -6,6 +6,7 @@ from typing import Any
 
 import yaml
 from pydantic import BaseModel, SecretStr
+from sqlalchemy.engine import make_url
 
 from alphatransformer.config.schema import AppConfig
 
@@ -14,7 +15,14 @@ REDACTED = "**********"
 
 def redacted_config(config: AppConfig) -> dict[str, Any]:
     """The effective config as plain data, each secret shown only as set (`REDACTED`) or empty."""
-    return _redact(config)
+    data = _redact(config)
+    data["database"]["url"] = redacted_url(config.database.url)
+    return data
+
+
+def redacted_url(url: str) -> str:
+    """A database URL with its password masked."""
+    return make_url(url).render_as_string(hide_password=True)
 
 
 def redacted_yaml(config: AppConfig) -> str:

@@ -1,0 +1,3 @@
+from alphatransformer.cli import main
+
+main()

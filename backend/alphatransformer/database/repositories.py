@@ -1,0 +1,153 @@
+"""Queries, one class per table, so SQL lives here and nowhere else."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from alphatransformer.database.models import (
+    AccountSnapshot,
+    Decision,
+    DecisionStatus,
+    TradeExecution,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionFilter:
+    symbol: str | None = None
+    action: str | None = None
+    status: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    before_id: int | None = None
+
+
+class DecisionRepository:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    async def add_all(self, rows: Sequence[Decision]) -> list[int]:
+        """Insert the rows in one transaction and return their ids, in order."""
+        async with self._sessions.begin() as session:
+            session.add_all(rows)
+            await session.flush()
+            return [row.id for row in rows]
+
+    async def set_status(
+        self,
+        decision_id: int,
+        status: DecisionStatus,
+        *,
+        at: datetime,
+        reason: str | None = None,
+        rule: str | None = None,
+    ) -> None:
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(Decision)
+                .where(Decision.id == decision_id)
+                .values(
+                    status=status.value, status_reason=reason, rejection_rule=rule, updated_at=at
+                )
+            )
+
+    async def get(self, decision_id: int) -> Decision | None:
+        async with self._sessions() as session:
+            return await session.get(Decision, decision_id)
+
+    async def list(self, filters: DecisionFilter, limit: int) -> list[Decision]:
+        """Newest first; `before_id` pages backwards (keyset pagination, stable under inserts)."""
+        query = select(Decision).order_by(Decision.id.desc()).limit(limit)
+        for condition in _decision_conditions(filters):
+            query = query.where(condition)
+        async with self._sessions() as session:
+            return list((await session.scalars(query)).all())
+
+    async def count(self) -> int:
+        async with self._sessions() as session:
+            return int(await session.scalar(select(func.count(Decision.id))) or 0)
+
+
+def _decision_conditions(filters: DecisionFilter) -> list[Any]:
+    conditions: list[Any] = []
+    if filters.symbol is not None:
+        conditions.append(Decision.symbol == filters.symbol)
+    if filters.action is not None:
+        conditions.append(Decision.action == filters.action)
+    if filters.status is not None:
+        conditions.append(Decision.status == filters.status)
+    if filters.since is not None:
+        conditions.append(Decision.created_at >= filters.since)
+    if filters.until is not None:
+        conditions.append(Decision.created_at < filters.until)
+    if filters.before_id is not None:
+        conditions.append(Decision.id < filters.before_id)
+    return conditions
+
+
+class ExecutionRepository:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    async def add(self, row: TradeExecution) -> int:
+        async with self._sessions.begin() as session:
+            session.add(row)
+            await session.flush()
+            return row.id
+
+    async def update_by_client_id(self, client_order_id: str, **values: Any) -> bool:
+        """Apply exchange state to the row mirroring that order; False when no row has the id."""
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                update(TradeExecution)
+                .where(TradeExecution.client_order_id == client_order_id)
+                .values(**values)
+            )
+            return bool(getattr(result, "rowcount", 0))
+
+    async def get_by_client_id(self, client_order_id: str) -> TradeExecution | None:
+        async with self._sessions() as session:
+            return await session.scalar(
+                select(TradeExecution).where(TradeExecution.client_order_id == client_order_id)
+            )
+
+    async def for_decision(self, decision_id: int) -> list[TradeExecution]:
+        async with self._sessions() as session:
+            query = (
+                select(TradeExecution)
+                .where(TradeExecution.decision_id == decision_id)
+                .order_by(TradeExecution.id)
+            )
+            return list((await session.scalars(query)).all())
+
+
+class SnapshotRepository:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    async def add(self, row: AccountSnapshot) -> None:
+        async with self._sessions.begin() as session:
+            session.add(row)
+
+    async def latest(self) -> AccountSnapshot | None:
+        async with self._sessions() as session:
+            query = select(AccountSnapshot).order_by(AccountSnapshot.taken_at.desc()).limit(1)
+            return await session.scalar(query)
+
+    async def first_equity_since(self, since: datetime) -> Decimal | None:
+        """Equity of the first snapshot at or after `since` (the day's opening equity)."""
+        async with self._sessions() as session:
+            query = (
+                select(AccountSnapshot.equity)
+                .where(AccountSnapshot.taken_at >= since)
+                .order_by(AccountSnapshot.taken_at)
+                .limit(1)
+            )
+            return await session.scalar(query)

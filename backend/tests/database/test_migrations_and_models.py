@@ -1,0 +1,174 @@
+"""Migrations build the schema the models describe, on a fresh file and across up/down cycles."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Connection, inspect, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from alphatransformer.database.engine import create_engine, session_factory
+from alphatransformer.database.migrate import downgrade_database, head_revision, upgrade_database
+from alphatransformer.database.models import AccountSnapshot, Base, Decision, DecisionStatus
+from alphatransformer.database.repositories import (
+    DecisionFilter,
+    DecisionRepository,
+    SnapshotRepository,
+)
+
+T0 = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/nested/dir/test.db")
+    yield engine
+    await engine.dispose()
+
+
+def decision(symbol: str, minute: int, status: DecisionStatus = DecisionStatus.HOLD) -> Decision:
+    at = T0 + timedelta(minutes=minute)
+    return Decision(
+        cycle_id=f"c{minute}",
+        created_at=at,
+        updated_at=at,
+        symbol=symbol,
+        action="hold",
+        status=status.value,
+        confidence=0.5,
+        model="rules",
+        price=Decimal("95000.10"),
+    )
+
+
+async def test_fresh_database_is_created_at_head_with_all_tables(engine: AsyncEngine) -> None:
+    revision = await upgrade_database(engine)
+    assert revision == head_revision()
+    async with engine.connect() as connection:
+        tables = await connection.run_sync(lambda c: set(inspect(c).get_table_names()))
+    assert {"decisions", "trade_executions", "account_snapshots", "alembic_version"} <= tables
+
+
+async def test_migrations_match_the_models_exactly(engine: AsyncEngine) -> None:
+    await upgrade_database(engine)
+
+    def differences(connection: Connection) -> list[object]:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        return list(compare_metadata(context, Base.metadata))
+
+    async with engine.connect() as connection:
+        assert await connection.run_sync(differences) == []
+
+
+async def test_upgrade_is_idempotent_and_survives_a_downgrade_cycle(engine: AsyncEngine) -> None:
+    await upgrade_database(engine)
+    assert await upgrade_database(engine) == head_revision()
+    await downgrade_database(engine, "base")
+    async with engine.connect() as connection:
+        tables = await connection.run_sync(lambda c: set(inspect(c).get_table_names()))
+    assert "decisions" not in tables
+    assert await upgrade_database(engine) == head_revision()
+
+
+async def test_upgrade_keeps_existing_rows(engine: AsyncEngine) -> None:
+    await upgrade_database(engine)
+    repository = DecisionRepository(session_factory(engine))
+    await repository.add_all([decision("BTCUSDT", 1)])
+    await upgrade_database(engine)
+    assert await repository.count() == 1
+
+
+async def test_sqlite_file_runs_in_wal_mode(engine: AsyncEngine) -> None:
+    async with engine.connect() as connection:
+        mode = (await connection.execute(text("PRAGMA journal_mode"))).scalar()
+        foreign_keys = (await connection.execute(text("PRAGMA foreign_keys"))).scalar()
+    assert mode == "wal"
+    assert foreign_keys == 1
+
+
+async def test_money_and_time_round_trip_exactly(engine: AsyncEngine) -> None:
+    await upgrade_database(engine)
+    sessions = session_factory(engine)
+    snapshots = SnapshotRepository(sessions)
+    await snapshots.add(
+        AccountSnapshot(
+            taken_at=T0,
+            environment="paper",
+            wallet_balance=Decimal("10000.123456789012345678"),
+            equity=Decimal("0.1") + Decimal("0.2"),
+            available_balance=Decimal("1E-8"),
+            unrealized_pnl=Decimal("-12.50"),
+            margin_used=Decimal("0"),
+            open_positions=0,
+            positions=[],
+        )
+    )
+    stored = await snapshots.latest()
+    assert stored is not None
+    assert stored.wallet_balance == Decimal("10000.123456789012345678")
+    assert stored.equity == Decimal("0.3")
+    assert stored.available_balance == Decimal("0.00000001")
+    assert stored.unrealized_pnl == Decimal("-12.50")
+    assert stored.taken_at == T0
+    assert stored.taken_at.tzinfo is not None
+
+
+async def test_naive_datetimes_and_floats_for_money_are_refused(engine: AsyncEngine) -> None:
+    await upgrade_database(engine)
+    repository = DecisionRepository(session_factory(engine))
+    naive = decision("BTCUSDT", 1)
+    naive.created_at = datetime(2026, 1, 1)  # naive on purpose
+    with pytest.raises(Exception, match="naive datetimes"):
+        await repository.add_all([naive])
+    floaty = decision("BTCUSDT", 2)
+    floaty.price = 95000.1  # type: ignore[assignment]
+    with pytest.raises(Exception, match="takes Decimal values"):
+        await repository.add_all([floaty])
+
+
+async def test_decisions_page_newest_first_with_filters(engine: AsyncEngine) -> None:
+    await upgrade_database(engine)
+    repository = DecisionRepository(session_factory(engine))
+    rows = [decision("BTCUSDT" if i % 2 else "ETHUSDT", i) for i in range(10)]
+    ids = await repository.add_all(rows)
+    assert ids == sorted(ids)
+
+    first = await repository.list(DecisionFilter(), limit=4)
+    assert [r.id for r in first] == ids[::-1][:4]
+    second = await repository.list(DecisionFilter(before_id=first[-1].id), limit=4)
+    assert [r.id for r in second] == ids[::-1][4:8]
+
+    btc = await repository.list(DecisionFilter(symbol="BTCUSDT"), limit=100)
+    assert len(btc) == 5
+    assert all(r.symbol == "BTCUSDT" for r in btc)
+    window = await repository.list(
+        DecisionFilter(since=T0 + timedelta(minutes=3), until=T0 + timedelta(minutes=6)), limit=100
+    )
+    assert sorted(r.cycle_id for r in window) == ["c3", "c4", "c5"]
+
+
+async def test_status_update_records_reason_and_rule(engine: AsyncEngine) -> None:
+    await upgrade_database(engine)
+    repository = DecisionRepository(session_factory(engine))
+    [decision_id] = await repository.add_all([decision("BTCUSDT", 0, DecisionStatus.PENDING)])
+    later = T0 + timedelta(seconds=5)
+    await repository.set_status(
+        decision_id,
+        DecisionStatus.REJECTED,
+        at=later,
+        reason="confidence 0.2 < 0.55",
+        rule="min_confidence",
+    )
+    stored = await repository.get(decision_id)
+    assert stored is not None
+    assert (stored.status, stored.rejection_rule, stored.updated_at) == (
+        "rejected",
+        "min_confidence",
+        later,
+    )
