@@ -132,6 +132,7 @@ class LLMConfig(Section):
 class AgentConfig(Section):
     provider: Literal["rules", "openai"] = "rules"
     cycle_seconds: float = Field(default=15.0, gt=0)
+    decision_timeout_seconds: float = Field(default=120.0, gt=0)
     rules: RulesModelConfig = RulesModelConfig()
     llm: LLMConfig = LLMConfig()
 

@@ -74,7 +74,11 @@ class OrderRequest:
 
 @dataclass(frozen=True, slots=True)
 class OrderUpdate:
-    """The exchange's view of one order at one moment (a query answer or a stream event)."""
+    """The exchange's view of one order at one moment (a query answer or a stream event).
+
+    `filled_quantity`, `fee` and `realized_pnl` are totals for the order so far, not for the
+    last fill, so the latest update alone tells the order's whole story.
+    """
 
     symbol: str
     client_order_id: str

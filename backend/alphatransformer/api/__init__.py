@@ -1,0 +1,1 @@
+"""The monitoring and control API (FastAPI)."""

@@ -1,0 +1,51 @@
+"""The FastAPI application; its lifespan runs the trading engine in the same process."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from alphatransformer import __version__
+from alphatransformer.api.routes import decisions, status
+from alphatransformer.config import AppConfig
+from alphatransformer.runtime import open_runtime
+from alphatransformer.utils.clock import Clock
+
+logger = logging.getLogger(__name__)
+
+
+def create_app(config: AppConfig, clock: Clock | None = None) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = await open_runtime(config, clock)
+        app.state.runtime = runtime
+        await runtime.start()
+        logger.info(
+            "trading engine started (%s, %s)", config.environment.value, runtime.exchange.name
+        )
+        try:
+            yield
+        finally:
+            await runtime.close()
+            logger.info("trading engine stopped")
+
+    app = FastAPI(
+        title="AlphaTransformer",
+        version=__version__,
+        description="Watch and steer an LLM agent trading Binance USDⓈ-M perpetuals.",
+        lifespan=lifespan,
+    )
+    if config.api.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(config.api.cors_origins),
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type"],
+        )
+    app.include_router(status.router)
+    app.include_router(decisions.router)
+    return app

@@ -1,0 +1,132 @@
+"""Builds the running system from the config: one place that wires every part together.
+
+Only adapters depend on the environment (simulated or live market, paper or Binance exchange,
+rules or LLM model); everything between them is the same code in every mode.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from alphatransformer.agent.decision_maker import DecisionMaker
+from alphatransformer.agent.rules_model import RulesDecisionMaker
+from alphatransformer.agent.workflow import CycleParts, build_cycle_graph
+from alphatransformer.config import AppConfig, ConfigError
+from alphatransformer.database.engine import create_engine, session_factory
+from alphatransformer.database.migrate import upgrade_database
+from alphatransformer.database.repositories import (
+    DecisionRepository,
+    ExecutionRepository,
+    SnapshotRepository,
+)
+from alphatransformer.engine import TradingEngine
+from alphatransformer.market.market_data import MarketData
+from alphatransformer.market.simulated import SimulatedMarket
+from alphatransformer.trading.decision_executor import TradeExecutor
+from alphatransformer.trading.exchange import Exchange
+from alphatransformer.trading.order_manager import OrderManager
+from alphatransformer.trading.paper.exchange import PaperExchange
+from alphatransformer.trading.risk_gate import RiskGate
+from alphatransformer.trading.snapshots import AccountSnapshotter
+from alphatransformer.utils.clock import Clock, WallClock
+
+
+@dataclass(slots=True)
+class Runtime:
+    config: AppConfig
+    clock: Clock
+    database: AsyncEngine
+    decisions: DecisionRepository
+    executions: ExecutionRepository
+    snapshots: SnapshotRepository
+    market: MarketData
+    exchange: Exchange
+    gate: RiskGate
+    orders: OrderManager
+    decision_maker: DecisionMaker
+    engine: TradingEngine
+
+    async def start(self) -> None:
+        await self.orders.start()
+        await self.engine.start()
+
+    async def close(self) -> None:
+        """Stop trading (finishing the cycle in progress), then release the database."""
+        await self.engine.stop()
+        await self.orders.stop()
+        await self.database.dispose()
+
+
+async def open_runtime(config: AppConfig, clock: Clock | None = None) -> Runtime:
+    """Migrate the database and assemble every part; nothing trades until `start()`."""
+    clock = clock or WallClock()
+    decision_maker = _decision_maker(config)
+    database = create_engine(config.database.url, echo=config.database.echo)
+    await upgrade_database(database)
+    sessions = session_factory(database)
+    decisions = DecisionRepository(sessions)
+    executions = ExecutionRepository(sessions)
+    snapshots = SnapshotRepository(sessions)
+    market = SimulatedMarket(config.symbols, config.market, clock)
+    exchange = PaperExchange(config.trading.paper, market, clock)
+    gate = RiskGate(config.trading.risk)
+    orders = OrderManager(exchange, executions, clock)
+    executor = TradeExecutor(
+        symbols=config.symbols,
+        gate=gate,
+        orders=orders,
+        exchange=exchange,
+        market=market,
+        snapshots=snapshots,
+        clock=clock,
+        max_staleness_seconds=config.market.max_staleness_seconds,
+        taker_fee=config.trading.paper.taker_fee,
+    )
+    graph = build_cycle_graph(
+        CycleParts(
+            symbols=config.symbols,
+            market=market,
+            exchange=exchange,
+            decision_maker=decision_maker,
+            decisions=decisions,
+            executor=executor,
+            clock=clock,
+            decision_timeout_seconds=config.agent.decision_timeout_seconds,
+        )
+    )
+    engine = TradingEngine(
+        graph=graph,
+        market=market,
+        exchange=exchange,
+        snapshotter=AccountSnapshotter(exchange, snapshots, clock, config.environment.value),
+        clock=clock,
+        cycle_seconds=config.agent.cycle_seconds,
+    )
+    return Runtime(
+        config=config,
+        clock=clock,
+        database=database,
+        decisions=decisions,
+        executions=executions,
+        snapshots=snapshots,
+        market=market,
+        exchange=exchange,
+        gate=gate,
+        orders=orders,
+        decision_maker=decision_maker,
+        engine=engine,
+    )
+
+
+def _decision_maker(config: AppConfig) -> DecisionMaker:
+    if config.agent.provider == "rules":
+        return RulesDecisionMaker(
+            config.agent.rules, config.market.short_interval, config.market.long_interval
+        )
+    raise ConfigError(
+        "provider 'openai' is validated but this version runs only the built-in 'rules' model; "
+        "set agent.provider: rules",
+        key="agent.provider",
+    )

@@ -1,0 +1,74 @@
+"""`alphatransformer run`: one process serving the API with the engine in its lifespan."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+
+import uvicorn
+from rich.console import Console
+from rich.panel import Panel
+
+from alphatransformer.api.app import create_app
+from alphatransformer.config import AppConfig, ConfigError
+from alphatransformer.utils.log_setup import configure_logging
+
+logger = logging.getLogger(__name__)
+
+
+def serve(config: AppConfig, host: str | None = None, port: int | None = None) -> None:
+    """Run until Ctrl-C; the engine finishes its current cycle before the process exits."""
+    host = host or config.api.host
+    port = port or config.api.port
+    check_exposure(host, config)
+    configure_logging(config.logging, config.secrets())
+    _banner(config, host, port)
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(config),
+            host=host,
+            port=port,
+            log_config=None,
+            access_log=False,
+            timeout_graceful_shutdown=30,
+        )
+    )
+    server.run()
+
+
+def check_exposure(host: str, config: AppConfig) -> None:
+    """Refuse to listen beyond loopback without an API token: the API can steer real trading."""
+    if _is_loopback(host) or config.api.token.get_secret_value():
+        return
+    raise ConfigError(
+        f"refusing to listen on {host} without api.token: anyone who reaches the port could "
+        "watch and steer the agent; set ALPHA_API_TOKEN or bind 127.0.0.1",
+        key="api.host",
+    )
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _banner(config: AppConfig, host: str, port: int) -> None:
+    lines = [
+        f"environment  {config.environment.value}",
+        f"market       {config.market.source}",
+        f"model        {config.agent.provider}",
+        f"symbols      {', '.join(config.symbols)}",
+        f"API          http://{host}:{port}/api/status  (docs at /docs)",
+    ]
+    if config.is_simulated_market:
+        lines.append("")
+        lines.append("SIMULATED MARKET: prices are synthetic, not Binance's. No real orders.")
+    Console(stderr=True).print(
+        Panel("\n".join(lines), title="AlphaTransformer", border_style="yellow"), highlight=False
+    )
+    if config.is_simulated_market:
+        logger.warning("the market is SIMULATED: prices are synthetic, not Binance's")
