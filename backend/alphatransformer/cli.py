@@ -49,9 +49,9 @@ def run(
     port: Annotated[int | None, typer.Option(help="Port (default from config).")] = None,
 ) -> None:
     """Start the API server and the trading engine in one process (Ctrl-C stops both)."""
+    settings = _load(config)
     from alphatransformer.server import serve
 
-    settings = _load(config)
     try:
         serve(settings, host=host, port=port)
     except ConfigError as error:

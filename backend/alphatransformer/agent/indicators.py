@@ -1,0 +1,160 @@
+"""Technical indicators over one candle series, computed with TA-Lib, NaN-free for callers.
+
+`compute_indicators` gives the standard set an Alpha Arena prompt carries (EMA 20/50, MACD
+12/26/9, RSI 7/14, ATR 3/14, Bollinger 20/2, volume and its 20-period average) as full arrays
+aligned with the candles. TA-Lib marks warm-up values as NaN; `latest` and `tail` turn them
+into None, so a prompt or a strategy never sees a NaN. The small functions (`ema`, `rsi`,
+`atr`, ...) take any period, so the rules strategy computes its configured periods the same way.
+
+Every function hands TA-Lib the cache's contiguous views as they are: no copies, no Python
+loops over candles (this runs every cycle for every symbol and timeframe). A series shorter than
+a period is not an error: its values stay NaN, that is None.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import talib
+
+from alphatransformer.market.market_data import FloatArray, KlineArrays
+
+MACD_FAST = 12
+MACD_SLOW = 26
+MACD_SIGNAL = 9
+BOLLINGER_PERIOD = 20
+BOLLINGER_DEVIATIONS = 2.0
+VOLUME_AVERAGE_PERIOD = 20
+
+
+class Macd(NamedTuple):
+    line: FloatArray
+    signal: FloatArray
+    histogram: FloatArray
+
+
+class BollingerBands(NamedTuple):
+    upper: FloatArray
+    middle: FloatArray
+    lower: FloatArray
+
+
+def sma(values: FloatArray, period: int) -> FloatArray:
+    """Simple moving average; NaN for the first `period - 1` values."""
+    return talib.SMA(values, timeperiod=period)
+
+
+def ema(values: FloatArray, period: int) -> FloatArray:
+    """Exponential moving average seeded with the SMA of the first `period` values.
+
+    NaN for the first `period - 1` values; leading NaNs in `values` are skipped, so an EMA of
+    another indicator starts where that indicator does.
+    """
+    return talib.EMA(values, timeperiod=period)
+
+
+def rsi(close: FloatArray, period: int) -> FloatArray:
+    """Wilder's relative strength index in [0, 100]; NaN for the first `period` values."""
+    return talib.RSI(close, timeperiod=period)
+
+
+def atr(klines: KlineArrays, period: int) -> FloatArray:
+    """Wilder's average true range; NaN for the first `period` candles.
+
+    The first true range needs a previous close, so the first average covers candles 1..period.
+    """
+    return talib.ATR(klines.high, klines.low, klines.close, timeperiod=period)
+
+
+def macd(
+    close: FloatArray, fast: int = MACD_FAST, slow: int = MACD_SLOW, signal: int = MACD_SIGNAL
+) -> Macd:
+    """MACD by its textbook definition: EMA(fast) - EMA(slow), signal = EMA(signal) of the line.
+
+    Built from `ema` rather than `talib.MACD`, because TA-Lib's MACD seeds the fast EMA where the
+    slow one starts instead of at its own start, and hides the line until the signal exists: its
+    numbers then differ from EMA12 - EMA26 for the first fifty or so candles. Here the line
+    starts at candle `slow - 1`, the signal and histogram `signal - 1` candles later.
+    """
+    line = ema(close, fast) - ema(close, slow)
+    signal_line = ema(line, signal)
+    return Macd(line, signal_line, line - signal_line)
+
+
+def bollinger(
+    close: FloatArray, period: int = BOLLINGER_PERIOD, deviations: float = BOLLINGER_DEVIATIONS
+) -> BollingerBands:
+    """SMA(period) plus and minus `deviations` population standard deviations of the window.
+
+    TA-Lib's default moving average for the bands is the SMA, as Bollinger defined them.
+    """
+    upper, middle, lower = talib.BBANDS(
+        close, timeperiod=period, nbdevup=deviations, nbdevdn=deviations
+    )
+    return BollingerBands(upper, middle, lower)
+
+
+@dataclass(frozen=True, slots=True)
+class IndicatorSeries:
+    """The standard indicator set of one candle series, each array aligned with the candles.
+
+    Arrays hold NaN during warm-up: read them through `latest` and `tail`.
+    """
+
+    ema20: FloatArray
+    ema50: FloatArray
+    macd: FloatArray
+    macd_signal: FloatArray
+    macd_histogram: FloatArray
+    rsi7: FloatArray
+    rsi14: FloatArray
+    atr3: FloatArray
+    atr14: FloatArray
+    bollinger_upper: FloatArray
+    bollinger_middle: FloatArray
+    bollinger_lower: FloatArray
+    volume: FloatArray
+    volume_average20: FloatArray
+
+
+def compute_indicators(klines: KlineArrays) -> IndicatorSeries:
+    """Every indicator of the standard set for one series, in one pass over TA-Lib."""
+    close = klines.close
+    macd_ = macd(close)
+    bands = bollinger(close)
+    return IndicatorSeries(
+        ema20=ema(close, 20),
+        ema50=ema(close, 50),
+        macd=macd_.line,
+        macd_signal=macd_.signal,
+        macd_histogram=macd_.histogram,
+        rsi7=rsi(close, 7),
+        rsi14=rsi(close, 14),
+        atr3=atr(klines, 3),
+        atr14=atr(klines, 14),
+        bollinger_upper=bands.upper,
+        bollinger_middle=bands.middle,
+        bollinger_lower=bands.lower,
+        volume=klines.volume,
+        volume_average20=sma(klines.volume, VOLUME_AVERAGE_PERIOD),
+    )
+
+
+def _finite_or_none(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+def latest(values: FloatArray) -> float | None:
+    """The newest value; None while it is warming up (NaN, or inf from bad input) or absent."""
+    if len(values) == 0:
+        return None
+    return _finite_or_none(float(values[-1]))
+
+
+def tail(values: FloatArray, n: int) -> list[float | None]:
+    """The newest `n` values (fewer if the series is shorter), oldest first, None for warm-up."""
+    if n < 0:
+        raise ValueError(f"n must be >= 0, got {n}")
+    return [_finite_or_none(value) for value in values[max(len(values) - n, 0) :].tolist()]
