@@ -25,3 +25,20 @@ def to_datetime(timestamp_ms: int) -> datetime:
 
 def utc_now(clock: Clock) -> datetime:
     return to_datetime(clock.now_ms())
+
+
+class ManualClock:
+    """A clock that moves only when told to: replayed time for backtests, and tests."""
+
+    def __init__(self, now_ms: int = 0) -> None:
+        self.now = now_ms
+
+    def now_ms(self) -> int:
+        return self.now
+
+    def advance(self, milliseconds: int) -> int:
+        """Move forward (never back) and return the new time."""
+        if milliseconds < 0:
+            raise ValueError("a clock does not run backwards")
+        self.now += milliseconds
+        return self.now

@@ -15,18 +15,9 @@ from alphatransformer.market.kline_cache import (
     UnknownSeriesError,
 )
 from alphatransformer.market.types import Interval, Kline
+from alphatransformer.utils.clock import ManualClock
 
 MINUTE = 60_000
-
-
-class ManualClock:
-    """A clock that moves only when the test says so."""
-
-    def __init__(self, now_ms: int = 0) -> None:
-        self.now = now_ms
-
-    def now_ms(self) -> int:
-        return self.now
 
 
 def candle(minute: int, *, closed: bool = True, **fields: object) -> Kline:

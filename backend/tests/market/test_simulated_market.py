@@ -14,22 +14,13 @@ from alphatransformer.market.kline_cache import InsertResult, KlineCache
 from alphatransformer.market.market_data import MarketData
 from alphatransformer.market.simulated import SimulatedMarket
 from alphatransformer.market.types import Interval, Kline
+from alphatransformer.utils.clock import ManualClock
 
 MINUTE = 60_000
 HOUR = 60 * MINUTE
 # 2025-10-09 08:53:20 UTC: not on any candle boundary, so partial candles are exercised.
 NOW = 1_760_000_000_000
 SYMBOLS = ("BTCUSDT", "ETHUSDT")
-
-
-class ManualClock:
-    """A clock that moves only when the test says so."""
-
-    def __init__(self, now_ms: int = NOW) -> None:
-        self.now = now_ms
-
-    def now_ms(self) -> int:
-        return self.now
 
 
 def config(
@@ -55,7 +46,7 @@ def market_with_history(
     symbols: tuple[str, ...] = SYMBOLS,
     clock: ManualClock | None = None,
 ) -> SimulatedMarket:
-    market = SimulatedMarket(symbols, market_config or config(), clock or ManualClock())
+    market = SimulatedMarket(symbols, market_config or config(), clock or ManualClock(NOW))
     market.load_history()
     return market
 
@@ -76,7 +67,7 @@ def tick_every(market: SimulatedMarket, clock: ManualClock, step_ms: int, until_
 
 
 def test_same_seed_and_ticks_give_identical_candles() -> None:
-    clocks = ManualClock(), ManualClock()
+    clocks = ManualClock(NOW), ManualClock(NOW)
     first, second = (market_with_history(clock=clock) for clock in clocks)
 
     for market, clock in zip((first, second), clocks, strict=True):
@@ -137,7 +128,7 @@ def test_history_starts_at_the_configured_price() -> None:
 
 def test_every_closed_candle_passes_the_cache_validation_without_gaps() -> None:
     market = market_with_history()
-    clock = ManualClock()
+    clock = ManualClock(NOW)
     fresh_cache = KlineCache(SYMBOLS, market.intervals, 500, clock)
 
     results = {fresh_cache.insert(kline) for kline in all_candles(market)}
@@ -151,7 +142,7 @@ def test_every_closed_candle_passes_the_cache_validation_without_gaps() -> None:
 
 def test_a_candle_closes_when_a_tick_crosses_its_bucket_boundary() -> None:
     # given a market at 08:53:20, whose 3m candle opened at 08:51:00 and ends at 08:54:00
-    clock = ManualClock()
+    clock = ManualClock(NOW)
     market = market_with_history(clock=clock)
     boundary = Interval.M3.open_time(NOW) + Interval.M3.ms
     last_closed = market.klines("BTCUSDT", Interval.M3)[-1]
@@ -208,7 +199,7 @@ def test_history_long_candles_are_the_aggregate_of_the_short_ones() -> None:
 
 def test_live_long_candles_are_the_aggregate_of_the_short_ones() -> None:
     # given a market ticking every 7 s (no divisor of a candle) from 08:53:20 to 11:53:20
-    clock = ManualClock()
+    clock = ManualClock(NOW)
     market = market_with_history(
         config(short=Interval.M5, long=Interval.H1, history=60, cache_size=100), clock=clock
     )
@@ -276,7 +267,7 @@ def test_latest_price_is_the_close_of_the_forming_candle() -> None:
 
 def test_listeners_get_every_live_update_in_a_fixed_order() -> None:
     # given a market at NOW and a listener
-    clock = ManualClock()
+    clock = ManualClock(NOW)
     market = market_with_history(clock=clock)
     updates: list[Kline] = []
     market.add_listener(updates.append)
@@ -295,7 +286,7 @@ def test_listeners_get_every_live_update_in_a_fixed_order() -> None:
 
 
 def test_listeners_see_a_closed_candle_before_the_forming_one_that_follows() -> None:
-    clock = ManualClock()
+    clock = ManualClock(NOW)
     market = market_with_history(symbols=("BTCUSDT",), clock=clock)
     updates: list[Kline] = []
     market.add_listener(updates.append)
@@ -311,7 +302,7 @@ def test_listeners_see_a_closed_candle_before_the_forming_one_that_follows() -> 
 
 
 def test_history_does_not_call_listeners() -> None:
-    market = SimulatedMarket(SYMBOLS, config(), ManualClock())
+    market = SimulatedMarket(SYMBOLS, config(), ManualClock(NOW))
     updates: list[Kline] = []
     market.add_listener(updates.append)
 
@@ -324,7 +315,7 @@ def test_a_raising_listener_is_logged_and_does_not_stop_the_feed(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     # given a broken listener registered before a working one
-    clock = ManualClock()
+    clock = ManualClock(NOW)
     market = market_with_history(clock=clock)
 
     def broken(kline: Kline) -> None:
@@ -356,7 +347,7 @@ def test_a_tick_at_or_before_the_market_time_changes_nothing() -> None:
 
 
 def test_ticking_before_history_is_an_error() -> None:
-    market = SimulatedMarket(SYMBOLS, config(), ManualClock())
+    market = SimulatedMarket(SYMBOLS, config(), ManualClock(NOW))
 
     with pytest.raises(RuntimeError, match="load_history"):
         market.tick(NOW + 1_000)
@@ -373,11 +364,11 @@ def test_unknown_symbol_is_a_key_error() -> None:
 
 def test_a_symbol_without_a_start_price_is_refused() -> None:
     with pytest.raises(ValueError, match="ADAUSDT"):
-        SimulatedMarket(("BTCUSDT", "ADAUSDT"), config(), ManualClock())
+        SimulatedMarket(("BTCUSDT", "ADAUSDT"), config(), ManualClock(NOW))
 
 
 def test_market_says_it_is_simulated() -> None:
-    market: MarketData = SimulatedMarket(SYMBOLS, config(), ManualClock())
+    market: MarketData = SimulatedMarket(SYMBOLS, config(), ManualClock(NOW))
 
     assert market.is_simulated
     assert market.symbols == SYMBOLS
