@@ -113,10 +113,9 @@ class TradingEngine:
 
     async def run_cycle(self) -> CycleReport:
         """Run one analyze -> save -> execute cycle and snapshot the account after it."""
-        self._status.cycles += 1
         started_ms = self._clock.now_ms()
         started_at = to_datetime(started_ms)
-        cycle_id = f"{started_at:%Y%m%dT%H%M%S}-{self._status.cycles}"
+        cycle_id = f"{started_at:%Y%m%dT%H%M%S}-{self._status.cycles + 1}"
         try:
             state = await run_cycle(self._graph, cycle_id, started_ms)
             await self._snapshotter.take()
@@ -127,6 +126,7 @@ class TradingEngine:
                 cycle_id, started_at, to_datetime(self._clock.now_ms()), 0, 0, 0, 0, repr(exc)
             )
         self._status.last_cycle = report
+        self._status.cycles += 1
         logger.info("cycle %s: %s", cycle_id, report.outcome)
         return report
 

@@ -33,7 +33,11 @@ def serve(config: AppConfig, host: str | None = None, port: int | None = None) -
             timeout_graceful_shutdown=30,
         )
     )
-    server.run()
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        # uvicorn re-raises Ctrl-C once its graceful shutdown is done: nothing is left to do.
+        logger.info("stopped")
 
 
 def check_exposure(host: str, config: AppConfig) -> None:
