@@ -17,7 +17,7 @@ from alphatransformer.database.models import ExecutionPurpose, TradeExecution
 from alphatransformer.database.repositories import ExecutionRepository
 from alphatransformer.trading.errors import AmbiguousOutcome, DefinitiveRejection, ExchangeError
 from alphatransformer.trading.exchange import Exchange
-from alphatransformer.trading.models import OrderRequest, OrderType, OrderUpdate
+from alphatransformer.trading.models import OrderRequest, OrderSide, OrderType, OrderUpdate
 from alphatransformer.trading.risk_gate import OrderPlan
 from alphatransformer.utils.clock import Clock, to_datetime
 
@@ -97,7 +97,7 @@ class OrderManager:
         try:
             await self._protect(plan, decision_id)
         except DefinitiveRejection as rejection:
-            await self._close_unprotected(plan, decision_id)
+            await self._close(plan.symbol, plan.side.opposite, entry.filled_quantity, decision_id)
             raise DefinitiveRejection(
                 f"stop-loss refused ({rejection}); the entry was closed again", code=rejection.code
             ) from rejection
@@ -105,21 +105,7 @@ class OrderManager:
 
     async def close_position(self, plan: OrderPlan, decision_id: int) -> OrderUpdate:
         """Cancel the position's resting protective orders, then a reduce-only market order."""
-        await self._cancel_protection(plan.symbol)
-        return await self._submit(
-            _Submission(
-                OrderRequest(
-                    symbol=plan.symbol,
-                    side=plan.side,
-                    type=OrderType.MARKET,
-                    client_order_id=client_order_id(decision_id, ExecutionPurpose.CLOSE),
-                    quantity=plan.quantity,
-                    reduce_only=True,
-                ),
-                ExecutionPurpose.CLOSE,
-                decision_id,
-            )
-        )
+        return await self._close(plan.symbol, plan.side, plan.quantity, decision_id)
 
     async def _protect(self, plan: OrderPlan, decision_id: int) -> None:
         exit_side = plan.side.opposite
@@ -140,17 +126,19 @@ class OrderManager:
             )
             await self._submit(_Submission(request, purpose, decision_id))
 
-    async def _close_unprotected(self, plan: OrderPlan, decision_id: int) -> None:
-        await self._cancel_protection(plan.symbol)
+    async def _close(
+        self, symbol: str, side: OrderSide, quantity: Decimal, decision_id: int
+    ) -> OrderUpdate:
+        await self._cancel_protection(symbol)
         request = OrderRequest(
-            symbol=plan.symbol,
-            side=plan.side.opposite,
+            symbol=symbol,
+            side=side,
             type=OrderType.MARKET,
             client_order_id=client_order_id(decision_id, ExecutionPurpose.CLOSE),
-            quantity=plan.quantity,
+            quantity=quantity,
             reduce_only=True,
         )
-        await self._submit(_Submission(request, ExecutionPurpose.CLOSE, decision_id))
+        return await self._submit(_Submission(request, ExecutionPurpose.CLOSE, decision_id))
 
     async def _cancel_protection(self, symbol: str) -> None:
         for order in await self._exchange.open_orders(symbol):
