@@ -19,7 +19,7 @@ from langgraph.graph.state import CompiledStateGraph
 from alphatransformer.agent.answer import ModelAnswer, complete_answer
 from alphatransformer.agent.decision import Action, TradeDecision
 from alphatransformer.agent.decision_maker import DecisionMaker, DecisionRequest
-from alphatransformer.database.models import Decision, DecisionStatus
+from alphatransformer.database.models import Decision, DecisionCycle, DecisionStatus
 from alphatransformer.database.repositories import DecisionRepository
 from alphatransformer.market.market_data import MarketData
 from alphatransformer.trading.exchange import Exchange
@@ -103,16 +103,12 @@ async def _ask_model(parts: CycleParts, cycle_id: str) -> ModelAnswer:
 
 def _save_step(parts: CycleParts) -> Any:
     async def save(state: CycleState) -> CycleState:
-        answer = state["answer"]
         now = to_datetime(parts.clock.now_ms())
-        # The cycle's cost is split over its rows, so summing rows gives the true total.
-        cost_share = answer.cost_usd / max(len(state["decisions"]), 1)
-        rows = [
-            _decision_row(d, answer, state["cycle_id"], now, cost_share) for d in state["decisions"]
-        ]
+        cycle = _cycle_row(state["answer"], state["cycle_id"], to_datetime(state["started_ms"]))
+        rows = [_decision_row(d, state["cycle_id"], cycle.model, now) for d in state["decisions"]]
         for row in rows:
             row.price = _price(parts.market, row.symbol)
-        return {"decision_ids": await parts.decisions.add_all(rows)}
+        return {"decision_ids": await parts.decisions.add_cycle(cycle, rows)}
 
     return save
 
@@ -147,13 +143,21 @@ async def _execute_one(
         return DecisionOutcome(DecisionStatus.FAILED, reason=f"{type(exc).__name__}: {exc}")
 
 
-def _decision_row(
-    decision: TradeDecision,
-    answer: ModelAnswer,
-    cycle_id: str,
-    now: datetime,
-    cost_share: Decimal,
-) -> Decision:
+def _cycle_row(answer: ModelAnswer, cycle_id: str, started: datetime) -> DecisionCycle:
+    return DecisionCycle(
+        id=cycle_id,
+        started_at=started,
+        model=answer.model,
+        prompt_hash=answer.prompt_hash,
+        input_tokens=answer.input_tokens,
+        output_tokens=answer.output_tokens,
+        latency_ms=answer.latency_ms,
+        cost_usd=answer.cost_usd,
+        error=answer.error,
+    )
+
+
+def _decision_row(decision: TradeDecision, cycle_id: str, model: str, now: datetime) -> Decision:
     return Decision(
         cycle_id=cycle_id,
         created_at=now,
@@ -172,12 +176,7 @@ def _decision_row(
         confidence=decision.confidence,
         risk_usd=_exact(decision.risk_usd),
         reasoning=decision.reasoning,
-        model=answer.model,
-        prompt_hash=answer.prompt_hash,
-        input_tokens=answer.input_tokens,
-        output_tokens=answer.output_tokens,
-        latency_ms=answer.latency_ms,
-        cost_usd=cost_share,
+        model=model,
     )
 
 

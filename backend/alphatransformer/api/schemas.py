@@ -72,11 +72,6 @@ class DecisionOut(BaseModel):
     risk_usd: Decimal | None
     reasoning: str
     model: str
-    prompt_hash: str | None
-    input_tokens: int
-    output_tokens: int
-    latency_ms: float
-    cost_usd: Decimal
 
 
 class DecisionPage(BaseModel):

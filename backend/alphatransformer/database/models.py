@@ -38,7 +38,7 @@ class Decision(Base):
     __tablename__ = "decisions"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    cycle_id: Mapped[str] = mapped_column(String(40))
+    cycle_id: Mapped[str] = mapped_column(ForeignKey("decision_cycles.id"))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     symbol: Mapped[str] = mapped_column(String(20))
@@ -57,11 +57,6 @@ class Decision(Base):
     risk_usd: Mapped[Decimal | None]
     reasoning: Mapped[str] = mapped_column(Text, default="")
     model: Mapped[str] = mapped_column(String(100))
-    prompt_hash: Mapped[str | None] = mapped_column(String(64))
-    input_tokens: Mapped[int] = mapped_column(default=0)
-    output_tokens: Mapped[int] = mapped_column(default=0)
-    latency_ms: Mapped[float] = mapped_column(default=0.0)
-    cost_usd: Mapped[Decimal] = mapped_column(default=Decimal(0))
 
     __table_args__ = (
         Index("ix_decisions_created_at", "created_at"),
@@ -70,6 +65,29 @@ class Decision(Base):
         Index("ix_decisions_action_created_at", "action", "created_at"),
         Index("ix_decisions_cycle_id", "cycle_id"),
     )
+
+
+class DecisionCycle(Base):
+    """One analyze step: which model, at what cost, and the full exchange with it, for audit.
+
+    Token usage, latency and cost belong to the cycle, not to its per-symbol decisions, so sums
+    over this table are true totals.
+    """
+
+    __tablename__ = "decision_cycles"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    started_at: Mapped[datetime]
+    model: Mapped[str] = mapped_column(String(100))
+    prompt_hash: Mapped[str | None] = mapped_column(String(64))
+    input_tokens: Mapped[int] = mapped_column(default=0)
+    output_tokens: Mapped[int] = mapped_column(default=0)
+    latency_ms: Mapped[float] = mapped_column(default=0.0)
+    cost_usd: Mapped[Decimal] = mapped_column(default=Decimal(0))
+    error: Mapped[str | None] = mapped_column(Text)
+    transcript: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+
+    __table_args__ = (Index("ix_decision_cycles_started_at", "started_at"),)
 
 
 class ExecutionPurpose(StrEnum):

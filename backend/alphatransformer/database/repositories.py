@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from alphatransformer.database.models import (
     AccountSnapshot,
     Decision,
+    DecisionCycle,
     DecisionStatus,
     TradeExecution,
 )
@@ -33,12 +34,18 @@ class DecisionRepository:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
 
-    async def add_all(self, rows: Sequence[Decision]) -> list[int]:
-        """Insert the rows in one transaction and return their ids, in order."""
+    async def add_cycle(self, cycle: DecisionCycle, rows: Sequence[Decision]) -> list[int]:
+        """Insert a cycle and its decisions in one transaction; return the ids, in order."""
         async with self._sessions.begin() as session:
+            session.add(cycle)
+            await session.flush()  # the rows' foreign key needs the cycle first
             session.add_all(rows)
             await session.flush()
             return [row.id for row in rows]
+
+    async def cycle(self, cycle_id: str) -> DecisionCycle | None:
+        async with self._sessions() as session:
+            return await session.get(DecisionCycle, cycle_id)
 
     async def set_status(
         self,

@@ -159,8 +159,11 @@ async def test_an_approved_long_is_entered_and_protected(rig: Rig) -> None:
     assert (btc.symbol, btc.action, btc.status) == ("BTCUSDT", "open_long", "executed")
     assert (eth.symbol, eth.action, eth.status) == ("ETHUSDT", "hold", "hold")
     assert "no decision for this symbol" in eth.reasoning
-    assert (btc.input_tokens, btc.output_tokens, btc.model) == (1200, 300, "scripted")
-    assert btc.cost_usd + eth.cost_usd == Decimal("0.0030")
+    assert btc.model == eth.model == "scripted"
+    cycle = await rig.parts.decisions.cycle(btc.cycle_id)
+    assert cycle is not None
+    assert (cycle.input_tokens, cycle.output_tokens, cycle.latency_ms) == (1200, 300, 850.0)
+    assert (cycle.cost_usd, cycle.prompt_hash, cycle.error) == (Decimal("0.0030"), "ab" * 32, None)
 
     executions = await rig.rows(TradeExecution)
     assert [(e.purpose, e.order_type, e.status) for e in executions] == [
@@ -209,6 +212,9 @@ async def test_a_model_error_holds_every_symbol_and_sends_nothing(rig: Rig) -> N
         ("ETHUSDT", "hold", "hold"),
     ]
     assert all("model server said 500" in d.reasoning for d in decisions)
+    cycle = await rig.parts.decisions.cycle(decisions[0].cycle_id)
+    assert cycle is not None
+    assert "model server said 500" in (cycle.error or "")
     assert await rig.rows(TradeExecution) == []
 
 

@@ -15,7 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from alphatransformer.database.engine import create_engine, session_factory
 from alphatransformer.database.migrate import downgrade_database, head_revision, upgrade_database
-from alphatransformer.database.models import AccountSnapshot, Base, Decision, DecisionStatus
+from alphatransformer.database.models import (
+    AccountSnapshot,
+    Base,
+    Decision,
+    DecisionCycle,
+    DecisionStatus,
+)
 from alphatransformer.database.repositories import (
     DecisionFilter,
     DecisionRepository,
@@ -30,6 +36,19 @@ async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
     engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/nested/dir/test.db")
     yield engine
     await engine.dispose()
+
+
+def cycle(minute: int) -> DecisionCycle:
+    return DecisionCycle(id=f"c{minute}", started_at=T0 + timedelta(minutes=minute), model="rules")
+
+
+async def add(repository: DecisionRepository, *rows: Decision) -> list[int]:
+    """Store each row under its own cycle."""
+    ids: list[int] = []
+    for row in rows:
+        minute = int(row.cycle_id[1:])
+        ids += await repository.add_cycle(cycle(minute), [row])
+    return ids
 
 
 def decision(symbol: str, minute: int, status: DecisionStatus = DecisionStatus.HOLD) -> Decision:
@@ -79,7 +98,7 @@ async def test_upgrade_is_idempotent_and_survives_a_downgrade_cycle(engine: Asyn
 async def test_upgrade_keeps_existing_rows(engine: AsyncEngine) -> None:
     await upgrade_database(engine)
     repository = DecisionRepository(session_factory(engine))
-    await repository.add_all([decision("BTCUSDT", 1)])
+    await add(repository, decision("BTCUSDT", 1))
     await upgrade_database(engine)
     assert await repository.count() == 1
 
@@ -125,18 +144,18 @@ async def test_naive_datetimes_and_floats_for_money_are_refused(engine: AsyncEng
     naive = decision("BTCUSDT", 1)
     naive.created_at = datetime(2026, 1, 1)  # naive on purpose
     with pytest.raises(Exception, match="naive datetimes"):
-        await repository.add_all([naive])
+        await add(repository, naive)
     floaty = decision("BTCUSDT", 2)
     floaty.price = 95000.1  # type: ignore[assignment]
     with pytest.raises(Exception, match="takes Decimal values"):
-        await repository.add_all([floaty])
+        await add(repository, floaty)
 
 
 async def test_decisions_page_newest_first_with_filters(engine: AsyncEngine) -> None:
     await upgrade_database(engine)
     repository = DecisionRepository(session_factory(engine))
     rows = [decision("BTCUSDT" if i % 2 else "ETHUSDT", i) for i in range(10)]
-    ids = await repository.add_all(rows)
+    ids = await add(repository, *rows)
     assert ids == sorted(ids)
 
     first = await repository.list(DecisionFilter(), limit=4)
@@ -156,7 +175,7 @@ async def test_decisions_page_newest_first_with_filters(engine: AsyncEngine) -> 
 async def test_status_update_records_reason_and_rule(engine: AsyncEngine) -> None:
     await upgrade_database(engine)
     repository = DecisionRepository(session_factory(engine))
-    [decision_id] = await repository.add_all([decision("BTCUSDT", 0, DecisionStatus.PENDING)])
+    [decision_id] = await add(repository, decision("BTCUSDT", 0, DecisionStatus.PENDING))
     later = T0 + timedelta(seconds=5)
     await repository.set_status(
         decision_id,
@@ -172,3 +191,35 @@ async def test_status_update_records_reason_and_rule(engine: AsyncEngine) -> Non
         "min_confidence",
         later,
     )
+
+
+async def test_upgrade_to_decision_cycles_keeps_usage_and_cost_exact(engine: AsyncEngine) -> None:
+    """0001 stored usage on every decision row and split the cost; 0002 moves it to cycles."""
+    await upgrade_database(engine, "0001")
+    insert = text(
+        "INSERT INTO decisions (cycle_id, created_at, updated_at, symbol, action, status,"
+        " confidence, reasoning, model, prompt_hash, input_tokens, output_tokens, latency_ms,"
+        " cost_usd) VALUES (:cycle, '2026-01-05 12:00:00.000000', '2026-01-05 12:00:00.000000',"
+        " :symbol, 'hold', 'hold', 0.5, '', 'gpt', 'h1', 1200, 300, 850.0, :cost)"
+    )
+    async with engine.begin() as connection:
+        for symbol, cost in (("BTCUSDT", "0.001"), ("ETHUSDT", "0.001"), ("SOLUSDT", "0.0010")):
+            await connection.execute(insert, {"cycle": "c1", "symbol": symbol, "cost": cost})
+
+    await upgrade_database(engine)
+
+    repository = DecisionRepository(session_factory(engine))
+    stored = await repository.cycle("c1")
+    assert stored is not None
+    assert (stored.model, stored.prompt_hash) == ("gpt", "h1")
+    assert (stored.input_tokens, stored.output_tokens, stored.latency_ms) == (1200, 300, 850.0)
+    assert stored.cost_usd == Decimal("0.0030")
+    assert stored.started_at == T0
+    assert await repository.count() == 3
+
+    await downgrade_database(engine, "0001")
+    async with engine.connect() as connection:
+        rows = (
+            await connection.execute(text("SELECT input_tokens, cost_usd FROM decisions"))
+        ).all()
+    assert [(tokens, Decimal(cost)) for tokens, cost in rows] == [(1200, Decimal("0.001"))] * 3

@@ -17,7 +17,7 @@ from alphatransformer.agent.decision import Action
 from alphatransformer.config.schema import PaperExchangeConfig
 from alphatransformer.database.engine import create_engine, session_factory
 from alphatransformer.database.migrate import upgrade_database
-from alphatransformer.database.models import Decision, TradeExecution
+from alphatransformer.database.models import Decision, DecisionCycle, TradeExecution
 from alphatransformer.database.repositories import DecisionRepository, ExecutionRepository
 from alphatransformer.trading.errors import AmbiguousOutcome, DefinitiveRejection
 from alphatransformer.trading.models import OrderRequest, OrderSide, OrderUpdate
@@ -67,7 +67,8 @@ class Desk:
             confidence=0.9,
             model="test",
         )
-        [decision_id] = await DecisionRepository(self.sessions).add_all([row])
+        cycle = DecisionCycle(id="c", started_at=now, model="test")
+        [decision_id] = await DecisionRepository(self.sessions).add_cycle(cycle, [row])
         return decision_id
 
     async def rows(self) -> list[TradeExecution]:
