@@ -1,7 +1,8 @@
-"""The trading engine: starts the feeds, runs decision cycles on a schedule, takes snapshots.
+"""The trading engine: starts the feeds, runs decision cycles on a schedule, takes snapshots,
+publishes what happened, and obeys the operator (pause, resume, close all, kill).
 
-A cycle that fails is logged and reported in the status; it never stops the loop. Stopping
-lets the cycle in progress finish, so no decision is left half-executed by a clean shutdown.
+A cycle that fails is logged and reported in the status; it never stops the loop. Pausing or
+stopping lets the cycle in progress finish, so no decision is left half-executed.
 """
 
 from __future__ import annotations
@@ -9,19 +10,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
 
-from langgraph.graph.state import CompiledStateGraph
-
-from alphatransformer.agent.workflow import CycleState, run_cycle
+from alphatransformer.agent.operator import CloseAllPositions
+from alphatransformer.agent.workflow import (
+    CycleGraph,
+    CycleParts,
+    CycleState,
+    build_cycle_graph,
+    run_cycle,
+)
 from alphatransformer.database.models import DecisionStatus
-from alphatransformer.market.market_data import MarketData
-from alphatransformer.trading.exchange import Exchange
+from alphatransformer.events import EventBus, Topic
+from alphatransformer.trading.risk_gate import RiskGate
 from alphatransformer.trading.snapshots import AccountSnapshotter
-from alphatransformer.utils.clock import Clock, to_datetime
+from alphatransformer.utils.clock import to_datetime
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +34,8 @@ logger = logging.getLogger(__name__)
 class EngineState(StrEnum):
     STARTING = "starting"
     RUNNING = "running"
+    PAUSED = "paused"
+    HALTED = "halted"
     STOPPING = "stopping"
     STOPPED = "stopped"
 
@@ -46,41 +53,46 @@ class CycleReport:
 
     @property
     def outcome(self) -> str:
-        if self.error:
-            return "error"
-        return f"{self.decisions} decisions, {self.executed} executed, {self.rejected} rejected"
+        counts = f"{self.decisions} decisions, {self.executed} executed, {self.rejected} rejected"
+        if self.failed:
+            counts += f", {self.failed} failed"
+        return f"error: {self.error}" if self.error else counts
 
 
 @dataclass(slots=True)
 class EngineStatus:
     state: EngineState = EngineState.STOPPED
+    reason: str | None = None
     started_at: datetime | None = None
     cycles: int = 0
+    failed_cycles: int = 0
     last_cycle: CycleReport | None = None
     next_cycle_at: datetime | None = None
-    errors: list[str] = field(default_factory=list)
+    outcomes: dict[str, int] = field(default_factory=dict)
 
 
 class TradingEngine:
     def __init__(
         self,
         *,
-        graph: CompiledStateGraph[Any, Any, Any, Any],
-        market: MarketData,
-        exchange: Exchange,
+        parts: CycleParts,
+        gate: RiskGate,
         snapshotter: AccountSnapshotter,
-        clock: Clock,
+        bus: EventBus,
         cycle_seconds: float,
     ) -> None:
-        self._graph = graph
-        self._market = market
-        self._exchange = exchange
+        self._parts = parts
+        self._graph = build_cycle_graph(parts)
+        self._gate = gate
         self._snapshotter = snapshotter
-        self._clock = clock
+        self._bus = bus
+        self._clock = parts.clock
         self._cycle_seconds = cycle_seconds
         self._status = EngineStatus()
         self._loop_task: asyncio.Task[None] | None = None
-        self._stop_requested = asyncio.Event()
+        self._pause_requested = asyncio.Event()
+        self._control = asyncio.Lock()
+        self._cycle_lock = asyncio.Lock()
 
     @property
     def status(self) -> EngineStatus:
@@ -88,56 +100,122 @@ class TradingEngine:
 
     async def start(self) -> None:
         """Start market data and the exchange, record the opening account, begin cycling."""
-        self._status.state = EngineState.STARTING
-        await self._market.start()
-        await self._exchange.start()
-        await self._snapshotter.take()
+        self._set_state(EngineState.STARTING)
+        await self._parts.market.start()
+        await self._parts.exchange.start()
+        await self._publish_account()
         self._status.started_at = to_datetime(self._clock.now_ms())
-        self._status.state = EngineState.RUNNING
-        self._stop_requested.clear()
-        self._loop_task = asyncio.create_task(self._loop(), name="decision-loop")
+        self._start_loop()
 
     async def stop(self) -> None:
         """Finish the cycle in progress, then stop the loop, the exchange and the market."""
-        if self._status.state is EngineState.STOPPED:
-            return
-        self._status.state = EngineState.STOPPING
-        self._stop_requested.set()
-        if self._loop_task is not None:
-            await self._loop_task
-            self._loop_task = None
-        await self._exchange.stop()
-        await self._market.stop()
-        self._status.next_cycle_at = None
-        self._status.state = EngineState.STOPPED
+        async with self._control:
+            if self._status.state is EngineState.STOPPED:
+                return
+            self._set_state(EngineState.STOPPING)
+            await self._stop_loop()
+            await self._parts.exchange.stop()
+            await self._parts.market.stop()
+            self._set_state(EngineState.STOPPED)
+
+    async def pause(self, *, close_positions: bool = False) -> bool:
+        """Stop cycling after the cycle in progress; optionally close every position.
+
+        Returns False when the engine was not running (nothing changed).
+        """
+        async with self._control:
+            if self._status.state is not EngineState.RUNNING:
+                return False
+            await self._stop_loop()
+            self._set_state(EngineState.PAUSED, "paused by the operator")
+            if close_positions:
+                await self._close_all("agent stopped by the operator")
+            return True
+
+    async def resume(self) -> bool:
+        """Start cycling again (lifting a kill); False when it was already running."""
+        async with self._control:
+            if self._status.state not in (EngineState.PAUSED, EngineState.HALTED):
+                return False
+            self._gate.resume()
+            self._start_loop()
+            return True
+
+    async def kill(self, reason: str) -> None:
+        """Halt: no new entries, no more cycles, and every position closed now."""
+        async with self._control:
+            self._gate.halt(reason)
+            if self._status.state is EngineState.RUNNING:
+                await self._stop_loop()
+            self._set_state(EngineState.HALTED, reason)
+            await self._close_all(reason)
 
     async def run_cycle(self) -> CycleReport:
         """Run one analyze -> save -> execute cycle and snapshot the account after it."""
-        started_ms = self._clock.now_ms()
-        started_at = to_datetime(started_ms)
-        cycle_id = f"{started_at:%Y%m%dT%H%M%S}-{self._status.cycles + 1}"
-        try:
-            state = await run_cycle(self._graph, cycle_id, started_ms)
-            await self._snapshotter.take()
-            report = _report(cycle_id, started_at, to_datetime(self._clock.now_ms()), state)
-        except Exception as exc:
-            logger.exception("cycle %s failed", cycle_id)
-            report = CycleReport(
-                cycle_id, started_at, to_datetime(self._clock.now_ms()), 0, 0, 0, 0, repr(exc)
-            )
-        self._status.last_cycle = report
-        self._status.cycles += 1
-        logger.info("cycle %s: %s", cycle_id, report.outcome)
-        return report
+        return await self._run(self._graph)
+
+    async def _run(self, graph: CycleGraph) -> CycleReport:
+        async with self._cycle_lock:
+            started_ms = self._clock.now_ms()
+            started_at = to_datetime(started_ms)
+            cycle_id = f"{started_at:%Y%m%dT%H%M%S%f}"[:-3] + f"-{self._status.cycles + 1}"
+            try:
+                state = await run_cycle(graph, cycle_id, started_ms)
+                report = _report(cycle_id, started_at, to_datetime(self._clock.now_ms()), state)
+                await self._publish_cycle(cycle_id)
+            except Exception as exc:
+                logger.exception("cycle %s failed", cycle_id)
+                self._status.failed_cycles += 1
+                finished = to_datetime(self._clock.now_ms())
+                report = CycleReport(cycle_id, started_at, finished, 0, 0, 0, 0, repr(exc))
+            self._status.last_cycle = report
+            self._status.cycles += 1
+            logger.info("cycle %s: %s", cycle_id, report.outcome)
+            return report
+
+    async def _close_all(self, reason: str) -> None:
+        operator = build_cycle_graph(replace(self._parts, decision_maker=CloseAllPositions(reason)))
+        report = await self._run(operator)
+        logger.warning("closing every position (%s): %s", reason, report.outcome)
+
+    def _start_loop(self) -> None:
+        self._pause_requested.clear()
+        self._set_state(EngineState.RUNNING)
+        self._loop_task = asyncio.create_task(self._loop(), name="decision-loop")
+
+    async def _stop_loop(self) -> None:
+        self._pause_requested.set()
+        if self._loop_task is not None:
+            await self._loop_task
+            self._loop_task = None
+        self._status.next_cycle_at = None
 
     async def _loop(self) -> None:
-        while not self._stop_requested.is_set():
+        while not self._pause_requested.is_set():
             next_ms = self._clock.now_ms() + int(self._cycle_seconds * 1000)
             await self.run_cycle()
             self._status.next_cycle_at = to_datetime(next_ms)
             delay = max(0.0, (next_ms - self._clock.now_ms()) / 1000)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop_requested.wait(), timeout=delay)
+                await asyncio.wait_for(self._pause_requested.wait(), timeout=delay)
+
+    async def _publish_cycle(self, cycle_id: str) -> None:
+        rows = await self._parts.decisions.for_cycle(cycle_id)
+        for row in rows:
+            key = f"{row.action}:{row.status}"
+            self._status.outcomes[key] = self._status.outcomes.get(key, 0) + 1
+        self._bus.publish(Topic.DECISIONS, rows)
+        await self._publish_account()
+
+    async def _publish_account(self) -> None:
+        account = await self._snapshotter.take()
+        self._bus.publish(Topic.ACCOUNT, account)
+        self._bus.publish(Topic.POSITIONS, account.positions)
+
+    def _set_state(self, state: EngineState, reason: str | None = None) -> None:
+        self._status.state = state
+        self._status.reason = reason
+        self._bus.publish(Topic.STATUS, state)
 
 
 def _report(cycle_id: str, started: datetime, finished: datetime, state: CycleState) -> CycleReport:

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from alphatransformer.agent.decision_maker import DecisionMaker
 from alphatransformer.agent.rules_model import RulesDecisionMaker
-from alphatransformer.agent.workflow import CycleParts, build_cycle_graph
+from alphatransformer.agent.workflow import CycleParts
 from alphatransformer.config import AppConfig, ConfigError
 from alphatransformer.database.engine import create_engine, session_factory
 from alphatransformer.database.migrate import upgrade_database
@@ -22,6 +22,7 @@ from alphatransformer.database.repositories import (
     SnapshotRepository,
 )
 from alphatransformer.engine import TradingEngine
+from alphatransformer.events import EventBus
 from alphatransformer.market.market_data import MarketData
 from alphatransformer.market.simulated import SimulatedMarket
 from alphatransformer.trading.decision_executor import TradeExecutor
@@ -46,6 +47,7 @@ class Runtime:
     gate: RiskGate
     orders: OrderManager
     decision_maker: DecisionMaker
+    bus: EventBus
     engine: TradingEngine
 
     async def start(self) -> None:
@@ -84,24 +86,22 @@ async def open_runtime(config: AppConfig, clock: Clock | None = None) -> Runtime
         max_staleness_seconds=config.market.max_staleness_seconds,
         taker_fee=config.trading.paper.taker_fee,
     )
-    graph = build_cycle_graph(
-        CycleParts(
-            symbols=config.symbols,
-            market=market,
-            exchange=exchange,
-            decision_maker=decision_maker,
-            decisions=decisions,
-            executor=executor,
-            clock=clock,
-            decision_timeout_seconds=config.agent.decision_timeout_seconds,
-        )
-    )
-    engine = TradingEngine(
-        graph=graph,
+    parts = CycleParts(
+        symbols=config.symbols,
         market=market,
         exchange=exchange,
-        snapshotter=AccountSnapshotter(exchange, snapshots, clock, config.environment.value),
+        decision_maker=decision_maker,
+        decisions=decisions,
+        executor=executor,
         clock=clock,
+        decision_timeout_seconds=config.agent.decision_timeout_seconds,
+    )
+    bus = EventBus()
+    engine = TradingEngine(
+        parts=parts,
+        gate=gate,
+        snapshotter=AccountSnapshotter(exchange, snapshots, clock, config.environment.value),
+        bus=bus,
         cycle_seconds=config.agent.cycle_seconds,
     )
     return Runtime(
@@ -116,6 +116,7 @@ async def open_runtime(config: AppConfig, clock: Clock | None = None) -> Runtime
         gate=gate,
         orders=orders,
         decision_maker=decision_maker,
+        bus=bus,
         engine=engine,
     )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import secrets
 
 import uvicorn
 from rich.console import Console
@@ -21,11 +22,13 @@ def serve(config: AppConfig, host: str | None = None, port: int | None = None) -
     host = host or config.api.host
     port = port or config.api.port
     check_exposure(host, config)
-    configure_logging(config.logging, config.secrets())
-    _banner(config, host, port)
+    # Without a configured token, control still needs one: a fresh one, shown once, below.
+    token = config.api.token.get_secret_value() or secrets.token_urlsafe(24)
+    configure_logging(config.logging, [*config.secrets(), token])
+    _banner(config, host, port, None if config.api.token.get_secret_value() else token)
     server = uvicorn.Server(
         uvicorn.Config(
-            create_app(config),
+            create_app(config, api_token=token, exposed=not _is_loopback(host)),
             host=host,
             port=port,
             log_config=None,
@@ -60,7 +63,7 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _banner(config: AppConfig, host: str, port: int) -> None:
+def _banner(config: AppConfig, host: str, port: int, session_token: str | None) -> None:
     lines = [
         f"environment  {config.environment.value}",
         f"market       {config.market.source}",
@@ -68,6 +71,8 @@ def _banner(config: AppConfig, host: str, port: int) -> None:
         f"symbols      {', '.join(config.symbols)}",
         f"API          http://{host}:{port}/api/status  (docs at /docs)",
     ]
+    if session_token is not None:
+        lines.append(f"control      Authorization: Bearer {session_token}  (this run only)")
     if config.is_simulated_market:
         lines.append("")
         lines.append("SIMULATED MARKET: prices are synthetic, not Binance's. No real orders.")

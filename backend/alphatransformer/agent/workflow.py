@@ -32,6 +32,9 @@ logger = logging.getLogger(__name__)
 RECURSION_LIMIT = 10
 
 
+CycleGraph = CompiledStateGraph[Any, Any, Any, Any]
+
+
 class CycleState(TypedDict, total=False):
     cycle_id: str
     started_ms: int
@@ -55,7 +58,7 @@ class CycleParts:
     decision_timeout_seconds: float
 
 
-def build_cycle_graph(parts: CycleParts) -> CompiledStateGraph[Any, Any, Any, Any]:
+def build_cycle_graph(parts: CycleParts) -> CycleGraph:
     graph = StateGraph(CycleState)
     graph.add_node("analyze", _analyze_step(parts))
     graph.add_node("save", _save_step(parts))
@@ -67,9 +70,7 @@ def build_cycle_graph(parts: CycleParts) -> CompiledStateGraph[Any, Any, Any, An
     return graph.compile()
 
 
-async def run_cycle(
-    graph: CompiledStateGraph[Any, Any, Any, Any], cycle_id: str, started_ms: int
-) -> CycleState:
+async def run_cycle(graph: CycleGraph, cycle_id: str, started_ms: int) -> CycleState:
     state: CycleState = {"cycle_id": cycle_id, "started_ms": started_ms}
     result = await graph.ainvoke(state, config={"recursion_limit": RECURSION_LIMIT})
     return cast(CycleState, result)

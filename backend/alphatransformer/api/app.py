@@ -10,7 +10,16 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from alphatransformer import __version__
-from alphatransformer.api.routes import decisions, status
+from alphatransformer.api.errors import install_error_handlers
+from alphatransformer.api.routes import (
+    account,
+    agent,
+    decisions,
+    executions,
+    metrics,
+    status,
+    streams,
+)
 from alphatransformer.config import AppConfig
 from alphatransformer.runtime import open_runtime
 from alphatransformer.utils.clock import Clock
@@ -18,7 +27,15 @@ from alphatransformer.utils.clock import Clock
 logger = logging.getLogger(__name__)
 
 
-def create_app(config: AppConfig, clock: Clock | None = None) -> FastAPI:
+def create_app(
+    config: AppConfig,
+    *,
+    api_token: str,
+    exposed: bool = False,
+    clock: Clock | None = None,
+) -> FastAPI:
+    """`api_token` guards control endpoints (and everything when `exposed`, i.e. not loopback)."""
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = await open_runtime(config, clock)
@@ -39,6 +56,8 @@ def create_app(config: AppConfig, clock: Clock | None = None) -> FastAPI:
         description="Watch and steer an LLM agent trading Binance USDⓈ-M perpetuals.",
         lifespan=lifespan,
     )
+    app.state.api_token = api_token
+    app.state.exposed = exposed
     if config.api.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -46,6 +65,7 @@ def create_app(config: AppConfig, clock: Clock | None = None) -> FastAPI:
             allow_methods=["GET", "POST"],
             allow_headers=["Authorization", "Content-Type"],
         )
-    app.include_router(status.router)
-    app.include_router(decisions.router)
+    install_error_handlers(app)
+    for module in (status, decisions, executions, account, agent, metrics, streams):
+        app.include_router(module.router)
     return app

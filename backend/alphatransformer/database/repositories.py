@@ -30,6 +30,15 @@ class DecisionFilter:
     before_id: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class UsageTotals:
+    cycles: int
+    input_tokens: int
+    output_tokens: int
+    cost_usd: Decimal
+    mean_latency_ms: float
+
+
 class DecisionRepository:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
@@ -42,6 +51,30 @@ class DecisionRepository:
             session.add_all(rows)
             await session.flush()
             return [row.id for row in rows]
+
+    async def for_cycle(self, cycle_id: str) -> list[Decision]:
+        async with self._sessions() as session:
+            query = select(Decision).where(Decision.cycle_id == cycle_id).order_by(Decision.id)
+            return list((await session.scalars(query)).all())
+
+    async def usage_totals(self) -> UsageTotals:
+        """Model usage over every cycle; cost is summed exactly in Python (SQLite stores text)."""
+        async with self._sessions() as session:
+            cycles, inputs, outputs, latency = (
+                await session.execute(
+                    select(
+                        func.count(DecisionCycle.id),
+                        func.coalesce(func.sum(DecisionCycle.input_tokens), 0),
+                        func.coalesce(func.sum(DecisionCycle.output_tokens), 0),
+                        func.coalesce(func.avg(DecisionCycle.latency_ms), 0.0),
+                    )
+                )
+            ).one()
+            costs = await session.scalars(
+                select(DecisionCycle.cost_usd).where(DecisionCycle.cost_usd != Decimal(0))
+            )
+            cost = sum(costs.all(), Decimal(0))
+        return UsageTotals(int(cycles), int(inputs), int(outputs), cost, float(latency))
 
     async def cycle(self, cycle_id: str) -> DecisionCycle | None:
         async with self._sessions() as session:
@@ -69,7 +102,7 @@ class DecisionRepository:
         async with self._sessions() as session:
             return await session.get(Decision, decision_id)
 
-    async def list(self, filters: DecisionFilter, limit: int) -> list[Decision]:
+    async def page(self, filters: DecisionFilter, limit: int) -> list[Decision]:
         """Newest first; `before_id` pages backwards (keyset pagination, stable under inserts)."""
         query = select(Decision).order_by(Decision.id.desc()).limit(limit)
         for condition in _decision_conditions(filters):
@@ -125,6 +158,34 @@ class ExecutionRepository:
                 select(TradeExecution).where(TradeExecution.client_order_id == client_order_id)
             )
 
+    async def page(
+        self,
+        *,
+        limit: int,
+        symbol: str | None = None,
+        status: str | None = None,
+        before_id: int | None = None,
+    ) -> list[TradeExecution]:
+        """Newest first, keyset-paged like decisions."""
+        query = select(TradeExecution).order_by(TradeExecution.id.desc()).limit(limit)
+        if symbol is not None:
+            query = query.where(TradeExecution.symbol == symbol)
+        if status is not None:
+            query = query.where(TradeExecution.status == status)
+        if before_id is not None:
+            query = query.where(TradeExecution.id < before_id)
+        async with self._sessions() as session:
+            return list((await session.scalars(query)).all())
+
+    async def count_by_status(self) -> dict[str, int]:
+        async with self._sessions() as session:
+            rows = await session.execute(
+                select(TradeExecution.status, func.count(TradeExecution.id)).group_by(
+                    TradeExecution.status
+                )
+            )
+            return {status: int(count) for status, count in rows.tuples()}
+
     async def for_decision(self, decision_id: int) -> list[TradeExecution]:
         async with self._sessions() as session:
             query = (
@@ -147,6 +208,49 @@ class SnapshotRepository:
         async with self._sessions() as session:
             query = select(AccountSnapshot).order_by(AccountSnapshot.taken_at.desc()).limit(1)
             return await session.scalar(query)
+
+    async def equity_series(
+        self, since: datetime | None, until: datetime | None, max_points: int
+    ) -> tuple[int, list[tuple[datetime, Decimal, Decimal, Decimal]]]:
+        """Snapshots in the range, thinned in SQL to every n-th row (first and last kept).
+
+        Returns the range's total row count and the kept rows, oldest first.
+        """
+        table = AccountSnapshot
+        conditions = [
+            c
+            for c in (
+                None if since is None else table.taken_at >= since,
+                None if until is None else table.taken_at < until,
+            )
+            if c is not None
+        ]
+        async with self._sessions() as session:
+            total = int(await session.scalar(select(func.count(table.id)).where(*conditions)) or 0)
+            step = max(1, -(-total // max_points))
+            numbered = (
+                select(
+                    table.taken_at,
+                    table.equity,
+                    table.wallet_balance,
+                    table.unrealized_pnl,
+                    func.row_number().over(order_by=table.taken_at).label("n"),
+                )
+                .where(*conditions)
+                .subquery()
+            )
+            query = (
+                select(
+                    numbered.c.taken_at,
+                    numbered.c.equity,
+                    numbered.c.wallet_balance,
+                    numbered.c.unrealized_pnl,
+                )
+                .where(((numbered.c.n - 1) % step == 0) | (numbered.c.n == total))
+                .order_by(numbered.c.n)
+            )
+            rows = (await session.execute(query)).tuples().all()
+        return total, [tuple(row) for row in rows]
 
     async def first_equity_since(self, since: datetime) -> Decimal | None:
         """Equity of the first snapshot at or after `since` (the day's opening equity)."""

@@ -158,15 +158,15 @@ async def test_decisions_page_newest_first_with_filters(engine: AsyncEngine) -> 
     ids = await add(repository, *rows)
     assert ids == sorted(ids)
 
-    first = await repository.list(DecisionFilter(), limit=4)
+    first = await repository.page(DecisionFilter(), limit=4)
     assert [r.id for r in first] == ids[::-1][:4]
-    second = await repository.list(DecisionFilter(before_id=first[-1].id), limit=4)
+    second = await repository.page(DecisionFilter(before_id=first[-1].id), limit=4)
     assert [r.id for r in second] == ids[::-1][4:8]
 
-    btc = await repository.list(DecisionFilter(symbol="BTCUSDT"), limit=100)
+    btc = await repository.page(DecisionFilter(symbol="BTCUSDT"), limit=100)
     assert len(btc) == 5
     assert all(r.symbol == "BTCUSDT" for r in btc)
-    window = await repository.list(
+    window = await repository.page(
         DecisionFilter(since=T0 + timedelta(minutes=3), until=T0 + timedelta(minutes=6)), limit=100
     )
     assert sorted(r.cycle_id for r in window) == ["c3", "c4", "c5"]

@@ -37,7 +37,12 @@ def fast_config(tmp_path: Path) -> AppConfig:
 @pytest.fixture
 async def server_url(tmp_path: Path) -> AsyncIterator[str]:
     server = uvicorn.Server(
-        uvicorn.Config(create_app(fast_config(tmp_path)), host="127.0.0.1", port=0, log_config=None)
+        uvicorn.Config(
+            create_app(fast_config(tmp_path), api_token="t"),
+            host="127.0.0.1",
+            port=0,
+            log_config=None,
+        )
     )
     task = asyncio.create_task(server.serve())
     while not server.started:

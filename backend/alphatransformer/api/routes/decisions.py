@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, HTTPException, Path, Query
 
+from alphatransformer.api.auth import ReadAuth
 from alphatransformer.api.dependencies import RuntimeDep
-from alphatransformer.api.schemas import DecisionOut, DecisionPage
+from alphatransformer.api.errors import ERROR_RESPONSES
+from alphatransformer.api.schemas import (
+    CycleOut,
+    DecisionDetail,
+    DecisionOut,
+    DecisionPage,
+    ErrorResponse,
+    ExecutionOut,
+)
+from alphatransformer.api.time_params import as_utc
 from alphatransformer.database.repositories import DecisionFilter
 
-router = APIRouter(tags=["decisions"])
+router = APIRouter(tags=["decisions"], dependencies=[ReadAuth], responses=ERROR_RESPONSES)
 
 ActionName = Literal["open_long", "open_short", "close", "hold"]
 StatusName = Literal["pending", "hold", "executed", "rejected", "failed"]
@@ -29,15 +39,29 @@ async def list_decisions(
     until: datetime | None = None,
 ) -> DecisionPage:
     """Decisions newest first; pass `next_before_id` back as `before_id` for older ones."""
-    filters = DecisionFilter(symbol, action, status, _utc(since), _utc(until), before_id)
-    rows = await runtime.decisions.list(filters, limit + 1)
+    filters = DecisionFilter(symbol, action, status, as_utc(since), as_utc(until), before_id)
+    rows = await runtime.decisions.page(filters, limit + 1)
     items = [DecisionOut.model_validate(row) for row in rows[:limit]]
     next_before = items[-1].id if len(rows) > limit else None
     return DecisionPage(items=items, next_before_id=next_before)
 
 
-def _utc(moment: datetime | None) -> datetime | None:
-    """A time without an offset is taken as UTC, the time zone of every stored row."""
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=UTC)
+@router.get(
+    "/api/decisions/{decision_id}",
+    response_model=DecisionDetail,
+    responses={404: {"model": ErrorResponse, "description": "No such decision"}},
+)
+async def get_decision(
+    runtime: RuntimeDep, decision_id: Annotated[int, Path(ge=1)]
+) -> DecisionDetail:
+    """One decision with the model call that produced it and the orders it placed."""
+    row = await runtime.decisions.get(decision_id)
+    if row is None:
+        raise HTTPException(404, f"no decision with id {decision_id}")
+    cycle = await runtime.decisions.cycle(row.cycle_id)
+    executions = await runtime.executions.for_decision(decision_id)
+    return DecisionDetail(
+        **DecisionOut.model_validate(row).model_dump(),
+        cycle=None if cycle is None else CycleOut.model_validate(cycle),
+        executions=[ExecutionOut.model_validate(e) for e in executions],
+    )

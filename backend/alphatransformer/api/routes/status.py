@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from alphatransformer.api.auth import ReadAuth
 from alphatransformer.api.dependencies import RuntimeDep
+from alphatransformer.api.errors import ERROR_RESPONSES
 from alphatransformer.api.schemas import CycleSummary, Health, StatusResponse, SymbolData
 from alphatransformer.runtime import Runtime
 from alphatransformer.utils.clock import to_datetime
@@ -20,7 +22,13 @@ async def healthz() -> Health:
     return Health(status="ok")
 
 
-@router.get("/api/status", response_model=StatusResponse, tags=["status"])
+@router.get(
+    "/api/status",
+    response_model=StatusResponse,
+    tags=["status"],
+    dependencies=[ReadAuth],
+    responses=ERROR_RESPONSES,
+)
 async def status(runtime: RuntimeDep) -> StatusResponse:
     """What the agent is doing, on which market and exchange, and how fresh its data is."""
     config = runtime.config
@@ -30,6 +38,7 @@ async def status(runtime: RuntimeDep) -> StatusResponse:
     last = engine_status.last_cycle
     return StatusResponse(
         state=engine_status.state.value,
+        state_reason=engine_status.reason,
         environment=config.environment.value,
         market_source=config.market.source,
         simulated_market=runtime.market.is_simulated,

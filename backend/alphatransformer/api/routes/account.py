@@ -1,0 +1,43 @@
+"""Account, positions (live from the exchange) and the equity history (from snapshots)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from alphatransformer.api.auth import ReadAuth
+from alphatransformer.api.dependencies import RuntimeDep
+from alphatransformer.api.errors import ERROR_RESPONSES
+from alphatransformer.api.schemas import AccountHistory, AccountOut, EquityPoint, PositionOut
+from alphatransformer.api.time_params import as_utc
+
+router = APIRouter(tags=["account"], dependencies=[ReadAuth], responses=ERROR_RESPONSES)
+
+
+@router.get("/api/account", response_model=AccountOut)
+async def account(runtime: RuntimeDep) -> AccountOut:
+    return AccountOut.of(await runtime.exchange.account())
+
+
+@router.get("/api/positions", response_model=list[PositionOut])
+async def positions(runtime: RuntimeDep) -> list[PositionOut]:
+    return [PositionOut.of(p) for p in (await runtime.exchange.account()).positions]
+
+
+@router.get("/api/account/history", response_model=AccountHistory)
+async def history(
+    runtime: RuntimeDep,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    max_points: Annotated[int, Query(ge=2, le=10_000)] = 500,
+) -> AccountHistory:
+    """Equity over time for a chart; long ranges are downsampled to about `max_points`."""
+    total, rows = await runtime.snapshots.equity_series(as_utc(since), as_utc(until), max_points)
+    return AccountHistory(
+        points=[
+            EquityPoint(time=t, equity=e, wallet_balance=w, unrealized_pnl=u) for t, e, w, u in rows
+        ],
+        total_points=total,
+    )
