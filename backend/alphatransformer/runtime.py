@@ -61,10 +61,15 @@ class Runtime:
         await self.database.dispose()
 
 
-async def open_runtime(config: AppConfig, clock: Clock | None = None) -> Runtime:
-    """Migrate the database and assemble every part; nothing trades until `start()`."""
+async def open_runtime(
+    config: AppConfig, clock: Clock | None = None, decision_maker: DecisionMaker | None = None
+) -> Runtime:
+    """Migrate the database and assemble every part; nothing trades until `start()`.
+
+    `decision_maker` replaces the configured model (an arena entrant, a scripted test model).
+    """
     clock = clock or WallClock()
-    decision_maker = _decision_maker(config)
+    decision_maker = decision_maker or _decision_maker(config)
     database = create_engine(config.database.url, echo=config.database.echo)
     await upgrade_database(database)
     sessions = session_factory(database)

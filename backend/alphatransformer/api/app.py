@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from alphatransformer import __version__
+from alphatransformer.agent.decision_maker import DecisionMaker
 from alphatransformer.api.errors import install_error_handlers
 from alphatransformer.api.routes import (
     account,
@@ -17,6 +18,7 @@ from alphatransformer.api.routes import (
     decisions,
     executions,
     metrics,
+    performance,
     status,
     streams,
 )
@@ -33,12 +35,13 @@ def create_app(
     api_token: str,
     exposed: bool = False,
     clock: Clock | None = None,
+    decision_maker: DecisionMaker | None = None,
 ) -> FastAPI:
     """`api_token` guards control endpoints (and everything when `exposed`, i.e. not loopback)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        runtime = await open_runtime(config, clock)
+        runtime = await open_runtime(config, clock, decision_maker)
         app.state.runtime = runtime
         await runtime.start()
         logger.info(
@@ -66,6 +69,15 @@ def create_app(
             allow_headers=["Authorization", "Content-Type"],
         )
     install_error_handlers(app)
-    for module in (status, decisions, executions, account, agent, metrics, streams):
+    for module in (
+        status,
+        decisions,
+        executions,
+        account,
+        performance,
+        agent,
+        metrics,
+        streams,
+    ):
         app.include_router(module.router)
     return app

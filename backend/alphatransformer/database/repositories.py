@@ -16,8 +16,11 @@ from alphatransformer.database.models import (
     Decision,
     DecisionCycle,
     DecisionStatus,
+    ExecutionPurpose,
     TradeExecution,
 )
+from alphatransformer.trading.models import OrderSide
+from alphatransformer.trading.performance import ExecutionFill
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +180,29 @@ class ExecutionRepository:
         async with self._sessions() as session:
             return list((await session.scalars(query)).all())
 
+    async def fills(self) -> list[ExecutionFill]:
+        """Every order that filled something, oldest first, as the analytics read them."""
+        query = (
+            select(TradeExecution)
+            .where(TradeExecution.filled_quantity != Decimal(0))
+            .order_by(TradeExecution.updated_at, TradeExecution.id)
+        )
+        async with self._sessions() as session:
+            rows = (await session.scalars(query)).all()
+        return [
+            ExecutionFill(
+                symbol=row.symbol,
+                side=OrderSide(row.side),
+                purpose=ExecutionPurpose(row.purpose),
+                filled_quantity=row.filled_quantity,
+                avg_price=row.avg_price or Decimal(0),
+                fee=row.fee,
+                realized_pnl=row.realized_pnl,
+                time=row.updated_at,
+            )
+            for row in rows
+        ]
+
     async def count_by_status(self) -> dict[str, int]:
         async with self._sessions() as session:
             rows = await session.execute(
@@ -184,7 +210,7 @@ class ExecutionRepository:
                     TradeExecution.status
                 )
             )
-            return {status: int(count) for status, count in rows.tuples()}
+            return {status: int(count) for status, count in rows}
 
     async def for_decision(self, decision_id: int) -> list[TradeExecution]:
         async with self._sessions() as session:
@@ -227,7 +253,8 @@ class SnapshotRepository:
         ]
         async with self._sessions() as session:
             total = int(await session.scalar(select(func.count(table.id)).where(*conditions)) or 0)
-            step = max(1, -(-total // max_points))
+            # Every step-th row from the first lands at most max_points - 1 rows, plus the last.
+            step = max(1, -(-(total - 1) // (max_points - 1)))
             numbered = (
                 select(
                     table.taken_at,
@@ -249,7 +276,7 @@ class SnapshotRepository:
                 .where(((numbered.c.n - 1) % step == 0) | (numbered.c.n == total))
                 .order_by(numbered.c.n)
             )
-            rows = (await session.execute(query)).tuples().all()
+            rows = (await session.execute(query)).all()
         return total, [tuple(row) for row in rows]
 
     async def first_equity_since(self, since: datetime) -> Decimal | None:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 _MINUTE_MS = 60_000
+_FIRST_MONDAY_MS = 4 * 1440 * _MINUTE_MS  # 1970-01-05 00:00 UTC
 
 _INTERVAL_MS: dict[str, int] = {
     "1m": _MINUTE_MS,
@@ -49,8 +50,10 @@ class Interval(StrEnum):
         return _INTERVAL_MS[self.value]
 
     def open_time(self, timestamp_ms: int) -> int:
-        """Open time of the candle that contains `timestamp_ms` (Binance aligns to the epoch)."""
-        return timestamp_ms - timestamp_ms % self.ms
+        """Open time of the candle that contains `timestamp_ms`, aligned as Binance aligns it:
+        to the epoch, except weeks, which open on Mondays (the epoch was a Thursday)."""
+        anchor = _FIRST_MONDAY_MS if self is Interval.W1 else 0
+        return timestamp_ms - (timestamp_ms - anchor) % self.ms
 
 
 @dataclass(frozen=True, slots=True)

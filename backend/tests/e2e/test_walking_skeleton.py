@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
+from live_server import serve
 
 from alphatransformer.api.app import create_app
 from alphatransformer.config import AppConfig
@@ -36,23 +36,8 @@ def fast_config(tmp_path: Path) -> AppConfig:
 
 @pytest.fixture
 async def server_url(tmp_path: Path) -> AsyncIterator[str]:
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(fast_config(tmp_path), api_token="t"),
-            host="127.0.0.1",
-            port=0,
-            log_config=None,
-        )
-    )
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await asyncio.wait_for(task, timeout=30)
+    async with serve(create_app(fast_config(tmp_path), api_token="t")) as url:
+        yield url
 
 
 async def poll(client: httpx.AsyncClient, path: str, ready: Any, within: float = 20) -> Any:

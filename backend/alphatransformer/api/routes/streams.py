@@ -43,12 +43,23 @@ async def _stream(websocket: WebSocket, topic: Topic) -> None:
     await websocket.accept()
     bus: EventBus = websocket.app.state.runtime.bus
     heartbeat: float = getattr(websocket.app.state, "heartbeat_seconds", HEARTBEAT_SECONDS)
-    with bus.subscribe(topic) as subscription, contextlib.suppress(WebSocketDisconnect):
-        try:
-            await _pump(websocket, subscription, heartbeat)
-        except TimeoutError:
+    with bus.subscribe(topic) as subscription:
+        pump = asyncio.create_task(_pump(websocket, subscription, heartbeat))
+        listen = asyncio.create_task(_until_closed(websocket))
+        done, pending = await asyncio.wait({pump, listen}, return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        if pump in done and isinstance(pump.exception(), TimeoutError):
             # The client stopped reading: drop it rather than let its buffer grow.
-            await websocket.close(code=status.WS_1013_TRY_AGAIN_LATER, reason="too slow")
+            with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+                await websocket.close(code=status.WS_1013_TRY_AGAIN_LATER, reason="too slow")
+
+
+async def _until_closed(websocket: WebSocket) -> None:
+    """Read (and ignore) what the client sends, so a disconnect is noticed at once."""
+    while (await websocket.receive())["type"] != "websocket.disconnect":
+        pass
 
 
 async def _pump(websocket: WebSocket, subscription: Subscription, heartbeat: float) -> None:

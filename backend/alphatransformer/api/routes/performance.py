@@ -1,0 +1,33 @@
+"""Performance analytics over the whole history: returns, risk, trades, model cost."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from alphatransformer.api.auth import ReadAuth
+from alphatransformer.api.dependencies import RuntimeDep
+from alphatransformer.api.errors import ERROR_RESPONSES
+from alphatransformer.api.schemas import PerformanceOut
+from alphatransformer.trading.performance import LlmUsage, performance
+
+router = APIRouter(tags=["account"], dependencies=[ReadAuth], responses=ERROR_RESPONSES)
+
+EQUITY_POINTS = 20_000
+"""Snapshots fed to the metrics: about every 26 minutes over a year of 1-minute snapshots,
+enough for hourly-resampled ratios while keeping the query bounded."""
+
+
+@router.get("/api/performance", response_model=PerformanceOut)
+async def get_performance(runtime: RuntimeDep) -> PerformanceOut:
+    """Total return, drawdown, Sharpe, Sortino, win rate, profit factor, fees, tokens and cost."""
+    _, series = await runtime.snapshots.equity_series(None, None, EQUITY_POINTS)
+    fills = await runtime.executions.fills()
+    usage = await runtime.decisions.usage_totals()
+    account = await runtime.exchange.account()
+    report = performance(
+        [(time, equity) for time, equity, _, _ in series],
+        fills,
+        account.unrealized_pnl,
+        LlmUsage(usage.input_tokens, usage.output_tokens, usage.cost_usd),
+    )
+    return PerformanceOut.model_validate(report)

@@ -1,0 +1,438 @@
+"""Candle history files in Binance's public kline CSV format, read strictly and written atomically.
+
+The format is the one data.binance.vision publishes: twelve columns (`open_time, open, high,
+low, close, volume, close_time, quote_volume, count, taker_buy_volume, taker_buy_quote_volume,
+ignore`), with a header line in newer files and without one in older files, as `.csv`,
+`.csv.gz` or a `.zip` holding one CSV. The project saves downloads in the same format (with the
+header), so its own files and Binance's read through one path.
+
+Reading is strict because a backtest on a silently damaged file is worse than no backtest:
+every row is checked with the K-line cache's own rules (`KlineSequenceCheck`), so a file that
+reads is a file the cache accepts in replay, and any problem raises one `HistoryFileError`
+naming the file and the line. Missing candles (gaps) are an error too unless the caller passes
+`allow_gaps=True`: exchange outages do leave holes in Binance's own files, but whoever accepts
+them should say so (`ReplayMarket` then fills them with flat candles).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import gzip
+import io
+import math
+import os
+import tempfile
+import zipfile
+import zlib
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import TextIO
+
+from alphatransformer.market.kline_cache import InsertResult, KlineSeries
+from alphatransformer.market.types import Interval, Kline
+from alphatransformer.utils.clock import ManualClock, to_datetime
+
+COLUMNS = (
+    "open_time",
+    "open",
+    "high",
+    "low",
+    "close",
+    "volume",
+    "close_time",
+    "quote_volume",
+    "count",
+    "taker_buy_volume",
+    "taker_buy_quote_volume",
+    "ignore",
+)
+_HEADER = list(COLUMNS)
+_LINE_END = "\r\n"
+_CONVERTERS: tuple[type[int] | type[float], ...] = (
+    int,
+    float,
+    float,
+    float,
+    float,
+    float,
+    int,
+    float,
+    int,
+    float,
+    float,
+    float,
+)
+# Millisecond timestamps stay below 1e14 until the year 5138, microsecond ones (Binance spot
+# files since 2025) are above it since 1973, so the magnitude tells them apart.
+_MICROSECONDS_FROM = 10**14
+# Scratch series for checks need no more room than a few rows; a larger buffer only makes the
+# cache compact it less often.
+_CHECK_CAPACITY = 1024
+_SEQUENCE_RESULTS = frozenset(
+    {InsertResult.DUPLICATE, InsertResult.CONFLICT, InsertResult.OUT_OF_ORDER, InsertResult.GAP}
+)
+# Where `read_range` looks for a month, in order: the project's own file, then Binance's.
+_MONTH_FILE_SUFFIXES = (".csv", ".csv.gz", ".zip")
+# What a damaged archive or text raises while it is being read.
+_UNREADABLE = (EOFError, OSError, zlib.error, zipfile.BadZipFile, UnicodeDecodeError)
+
+
+class HistoryFileError(ValueError):
+    """A history file that cannot be trusted, with the file and (when known) the line."""
+
+    def __init__(self, path: Path, line_number: int | None, reason: str) -> None:
+        where = path.name if line_number is None else f"{path.name}, line {line_number}"
+        super().__init__(f"{where}: {reason}")
+        self.path = path
+        self.line_number = line_number
+        self.reason = reason
+
+
+class _RowError(ValueError):
+    """A row that does not parse; the reader adds the file and line."""
+
+
+class KlineSequenceCheck:
+    """The K-line cache's rules for one series, applied to candles in order, with reasons a
+    person can act on.
+
+    Checking through a scratch `KlineSeries` rather than a second set of rules means a file (or
+    a candle list) that passes here is one the live cache accepts in replay. On top of the
+    cache's rules it requires Binance's close time (open time + interval - 1 ms), which also
+    catches a file of another interval.
+    """
+
+    def __init__(self, symbol: str, interval: Interval, *, allow_gaps: bool = False) -> None:
+        self._symbol = symbol
+        self._interval = interval
+        self._allow_gaps = allow_gaps
+        self._series = self._new_series()
+
+    def problem(self, kline: Kline) -> str | None:
+        """Why `kline` cannot follow the candles checked so far, or None when it can."""
+        if not kline.closed:
+            return f"the candle opening at {_when(kline.open_time)} is still forming"
+        previous = self._series.last_closed
+        result = self._series.insert(kline)
+        if result is InsertResult.GAP and self._allow_gaps:
+            # Start over after the hole: the cache refuses a gap, a fresh series does not.
+            self._series = self._new_series()
+            result = self._series.insert(kline)
+        if result is not InsertResult.ACCEPTED:
+            return _describe(result, kline, previous, self._symbol, self._interval)
+        expected_close = kline.open_time + self._interval.ms - 1
+        if kline.close_time != expected_close:
+            return (
+                f"close time {kline.close_time} does not end a {self._interval} candle opening "
+                f"at {_when(kline.open_time)} (expected {expected_close})"
+            )
+        return None
+
+    def _new_series(self) -> KlineSeries:
+        return KlineSeries(self._symbol, self._interval, _CHECK_CAPACITY, ManualClock())
+
+
+def read_klines(
+    path: Path, symbol: str, interval: Interval, *, allow_gaps: bool = False
+) -> list[Kline]:
+    """Every candle of a Binance kline file (`.csv`, `.csv.gz` or `.zip`), oldest first.
+
+    Raises `HistoryFileError` on the first row that is truncated, has the wrong number of
+    columns or a non-numeric field, is out of order, repeats an open time, is off the interval
+    grid, fails the cache's price checks, or (unless `allow_gaps`) leaves candles missing.
+    """
+    check = KlineSequenceCheck(symbol, interval, allow_gaps=allow_gaps)
+    return list(_read(path, symbol, interval, check))
+
+
+def read_range(
+    root: Path,
+    symbol: str,
+    interval: Interval,
+    start_ms: int,
+    end_ms: int,
+    *,
+    allow_gaps: bool = False,
+) -> list[Kline]:
+    """The candles opening in [start_ms, end_ms) from the monthly files under `root`.
+
+    Each month is read from the project's `.csv`, else Binance's `.csv.gz` or `.zip` of the
+    same name; the months are checked as one series, so a hole between two files is a gap like
+    any other. A missing month is an error: silently skipping it would skip a month of trading.
+    """
+    if end_ms <= start_ms:
+        raise ValueError(f"empty range: start {start_ms} is not before end {end_ms}")
+    check = KlineSequenceCheck(symbol, interval, allow_gaps=allow_gaps)
+    klines: list[Kline] = []
+    for month in _months(start_ms, end_ms):
+        path = _month_file(history_path(root, symbol, interval, month))
+        klines.extend(
+            kline
+            for kline in _read(path, symbol, interval, check)
+            if start_ms <= kline.open_time < end_ms
+        )
+    return klines
+
+
+def write_klines(path: Path, klines: Iterable[Kline]) -> None:
+    """Save closed candles as a Binance kline CSV with header (`.csv`, or gzipped `.csv.gz`).
+
+    The file appears complete or not at all: rows go to a temporary file in the same folder,
+    which is synced and then renamed over `path`, so a killed download never leaves a half
+    file that reads like a short month.
+    """
+    name = path.name
+    if not name.endswith((".csv", ".csv.gz")):
+        raise ValueError(f"{name}: history files are written as .csv or .csv.gz")
+    data = _csv_text(klines).encode()
+    if name.endswith(".gz"):
+        data = gzip.compress(data, mtime=0)
+    _write_atomically(path, data)
+
+
+def history_path(root: Path, symbol: str, interval: Interval, month: str) -> Path:
+    """Where a month of candles lives: `root/BTCUSDT/3m/BTCUSDT-3m-2024-01.csv`.
+
+    The file name is Binance's, so a downloaded archive sits next to it under the same stem.
+    """
+    # strptime alone would take "2024-1", which names a file Binance never publishes.
+    try:
+        well_formed = len(month) == len("2024-01") and bool(datetime.strptime(month, "%Y-%m"))
+    except ValueError:
+        well_formed = False
+    if not well_formed:
+        raise ValueError(f"month must look like 2024-01, got {month!r}")
+    return root / symbol / interval.value / f"{symbol}-{interval.value}-{month}.csv"
+
+
+def _read(
+    path: Path, symbol: str, interval: Interval, check: KlineSequenceCheck
+) -> Iterator[Kline]:
+    line_number = 0
+    try:
+        with _open_text(path) as stream:
+            # Binance never quotes a field, so a plain split parses a row, twice as fast as the
+            # csv module; int() and float() ignore the line ending left on the last field.
+            for line_number, line in enumerate(stream, start=1):
+                fields = line.split(",")
+                if line_number == 1 and _is_header(fields, path):
+                    continue
+                yield _checked(fields, symbol, interval, check, path, line_number)
+    except _UNREADABLE as error:
+        # A damaged archive fails while a line is read: the one after the last good one.
+        where = line_number + 1 if line_number else None
+        raise HistoryFileError(path, where, f"cannot be read: {error}") from error
+
+
+def _checked(
+    fields: list[str],
+    symbol: str,
+    interval: Interval,
+    check: KlineSequenceCheck,
+    path: Path,
+    line_number: int,
+) -> Kline:
+    try:
+        kline = _parse(fields, symbol, interval)
+    except _RowError as error:
+        raise HistoryFileError(path, line_number, str(error)) from None
+    problem = check.problem(kline)
+    if problem is not None:
+        raise HistoryFileError(path, line_number, problem)
+    return kline
+
+
+def _parse(fields: list[str], symbol: str, interval: Interval) -> Kline:
+    """One row as a closed candle: the hot loop, so one `try` around all the conversions and
+    one finiteness test on a sum; the slow diagnosis runs only for a bad row."""
+    if len(fields) != len(COLUMNS):
+        if len(fields) == 1 and not fields[0].strip():
+            raise _RowError("empty line")
+        raise _RowError(f"expected {len(COLUMNS)} columns, got {len(fields)}")
+    try:
+        open_time = int(fields[0])
+        open_ = float(fields[1])
+        high = float(fields[2])
+        low = float(fields[3])
+        close = float(fields[4])
+        volume = float(fields[5])
+        close_time = int(fields[6])
+        quote_volume = float(fields[7])
+        trades = int(fields[8])
+        taker_buy_volume = float(fields[9])
+        taker_buy_quote_volume = float(fields[10])
+        # Never used, but requiring a number here means a line cut short after its last
+        # comma is caught like any other truncated line.
+        float(fields[11])
+    except ValueError:
+        raise _RowError(_bad_field(fields)) from None
+    total = open_ + high + low + close + volume
+    if not math.isfinite(total + quote_volume + taker_buy_volume + taker_buy_quote_volume):
+        raise _RowError(_bad_field(fields))
+    if open_time >= _MICROSECONDS_FROM:
+        open_time //= 1000
+        close_time //= 1000
+    return Kline(
+        symbol=symbol,
+        interval=interval,
+        open_time=open_time,
+        open=open_,
+        high=high,
+        low=low,
+        close=close,
+        volume=volume,
+        close_time=close_time,
+        quote_volume=quote_volume,
+        trades=trades,
+        taker_buy_volume=taker_buy_volume,
+        taker_buy_quote_volume=taker_buy_quote_volume,
+    )
+
+
+def _bad_field(fields: list[str]) -> str:
+    for name, convert, value in zip(COLUMNS, _CONVERTERS, fields, strict=True):
+        try:
+            number = convert(value)
+        except ValueError:
+            kind = "an integer" if convert is int else "a number"
+            return f"{name} {value.rstrip(_LINE_END)!r} is not {kind}"
+        if not math.isfinite(number):
+            return f"{name} {value.rstrip(_LINE_END)!r} is not a finite number"
+    raise AssertionError(f"no bad field in {fields}")  # pragma: no cover - callers found one
+
+
+def _is_header(fields: list[str], path: Path) -> bool:
+    """Whether the first row is Binance's header; a first row that is neither the header nor
+    data (a first field that is not a timestamp) is refused rather than skipped."""
+    if [field.strip() for field in fields] == _HEADER:
+        return True
+    if not fields[0].isdigit():
+        raise HistoryFileError(path, 1, f"not a Binance kline header, expected {','.join(COLUMNS)}")
+    return False
+
+
+@contextlib.contextmanager
+def _open_text(path: Path) -> Iterator[TextIO]:
+    name = path.name
+    if name.endswith(".zip"):
+        with zipfile.ZipFile(path) as archive:
+            member = _only_csv(archive, path)
+            with archive.open(member) as raw:
+                yield io.TextIOWrapper(raw, encoding="utf-8", newline="")
+    elif name.endswith(".gz"):
+        with gzip.open(path, "rt", encoding="utf-8", newline="") as stream:
+            yield stream
+    else:
+        with path.open(encoding="utf-8", newline="") as stream:
+            yield stream
+
+
+def _only_csv(archive: zipfile.ZipFile, path: Path) -> str:
+    members = [name for name in archive.namelist() if name.endswith(".csv")]
+    if len(members) != 1:
+        raise HistoryFileError(path, None, f"expected one CSV in the archive, found {members}")
+    return members[0]
+
+
+def _month_file(csv_path: Path) -> Path:
+    stem = csv_path.name.removesuffix(".csv")
+    for suffix in _MONTH_FILE_SUFFIXES:
+        candidate = csv_path.with_name(stem + suffix)
+        if candidate.exists():
+            return candidate
+    raise HistoryFileError(
+        csv_path,
+        None,
+        f"missing from {csv_path.parent} (nor {stem}.csv.gz or {stem}.zip): download it first",
+    )
+
+
+def _months(start_ms: int, end_ms: int) -> list[str]:
+    """The calendar months (UTC) that [start_ms, end_ms) touches, as `YYYY-MM`."""
+    first, last = to_datetime(start_ms), to_datetime(end_ms - 1)
+    year, month = first.year, first.month
+    months: list[str] = []
+    while (year, month) <= (last.year, last.month):
+        months.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months
+
+
+def _csv_text(klines: Iterable[Kline]) -> str:
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    # csv writes floats with repr, the shortest text that reads back as the same float.
+    writer.writerows(_row(kline) for kline in klines)
+    return text.getvalue()
+
+
+def _row(kline: Kline) -> tuple[int | float, ...]:
+    if not kline.closed:
+        raise ValueError(f"refusing to save a forming candle: {kline}")
+    return (
+        kline.open_time,
+        kline.open,
+        kline.high,
+        kline.low,
+        kline.close,
+        kline.volume,
+        kline.close_time,
+        kline.quote_volume,
+        kline.trades,
+        kline.taker_buy_volume,
+        kline.taker_buy_quote_volume,
+        0,
+    )
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    temp = Path(temp_name)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        temp.replace(path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+
+
+def _describe(
+    result: InsertResult, kline: Kline, previous: Kline | None, symbol: str, interval: Interval
+) -> str:
+    """The cache's rejection of `kline`, in words and timestamps a person can look up."""
+    if previous is not None and result in _SEQUENCE_RESULTS:
+        return _describe_sequence(result, kline.open_time, previous.open_time, interval)
+    if result is InsertResult.UNALIGNED:
+        return f"open time {_when(kline.open_time)} is not on the {interval} grid"
+    if result is InsertResult.WRONG_SERIES:
+        return f"a {kline.symbol} {kline.interval} candle among {symbol} {interval} candles"
+    return (
+        f"rejected by the K-line cache ({result}): open {kline.open}, high {kline.high}, "
+        f"low {kline.low}, close {kline.close}, volume {kline.volume}"
+    )
+
+
+def _describe_sequence(
+    result: InsertResult, open_time: int, previous_open_time: int, interval: Interval
+) -> str:
+    when, previous = _when(open_time), _when(previous_open_time)
+    if result is InsertResult.GAP:
+        missing = (open_time - previous_open_time) // interval.ms - 1
+        return (
+            f"{missing} missing {interval} candle{'s' if missing > 1 else ''} between "
+            f"{previous} and {when} (allow_gaps=True accepts gaps)"
+        )
+    if result is InsertResult.OUT_OF_ORDER:
+        return f"open time {when} comes before the previous candle's {previous}"
+    return f"open time {when} repeats the previous candle's"
+
+
+def _when(timestamp_ms: int) -> str:
+    return f"{timestamp_ms} ({to_datetime(timestamp_ms):%Y-%m-%d %H:%M:%S} UTC)"
