@@ -11,12 +11,14 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from alphatransformer import __version__
 from alphatransformer.agent.decision_maker import DecisionMaker
+from alphatransformer.api.auth import ControlAuth
 from alphatransformer.api.errors import install_error_handlers
 from alphatransformer.api.routes import (
     account,
     agent,
     decisions,
     executions,
+    health,
     metrics,
     performance,
     status,
@@ -69,15 +71,10 @@ def create_app(
             allow_headers=["Authorization", "Content-Type"],
         )
     install_error_handlers(app)
-    for module in (
-        status,
-        decisions,
-        executions,
-        account,
-        performance,
-        agent,
-        metrics,
-        streams,
-    ):
-        app.include_router(module.router)
+    # Liveness stays open; streams check the token themselves (browsers send it as a query).
+    app.include_router(health.router)
+    app.include_router(streams.router)
+    guarded = [ControlAuth] if exposed else []
+    for module in (status, decisions, executions, account, performance, agent, metrics):
+        app.include_router(module.router, dependencies=guarded)
     return app

@@ -1,5 +1,6 @@
 """Bearer-token checks. Control endpoints always need the token; when the server listens beyond
-loopback, every endpoint and stream does. Tokens are compared in constant time."""
+loopback, every endpoint and stream does (the app adds `ControlAuth` to every router then, so
+the OpenAPI schema tells the truth in both modes). Tokens are compared in constant time."""
 
 from __future__ import annotations
 
@@ -26,15 +27,6 @@ def require_token(
         raise HTTPException(401, "a valid bearer token is required")
 
 
-def require_token_when_exposed(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> None:
-    """For read endpoints: open on loopback, token-only when listening beyond it."""
-    if request.app.state.exposed:
-        require_token(request, credentials)
-
-
 def websocket_allowed(websocket: WebSocket) -> bool:
     """Streams take the token as a bearer header or, for browsers, a `token` query parameter."""
     if not websocket.app.state.exposed:
@@ -47,4 +39,3 @@ def websocket_allowed(websocket: WebSocket) -> bool:
 
 
 ControlAuth = Depends(require_token)
-ReadAuth = Depends(require_token_when_exposed)

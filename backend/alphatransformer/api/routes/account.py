@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from alphatransformer.api.auth import ReadAuth
 from alphatransformer.api.dependencies import RuntimeDep
 from alphatransformer.api.errors import ERROR_RESPONSES
 from alphatransformer.api.schemas import AccountHistory, AccountOut, EquityPoint, PositionOut
-from alphatransformer.api.time_params import as_utc
+from alphatransformer.api.time_params import IsoDatetime
 
-router = APIRouter(tags=["account"], dependencies=[ReadAuth], responses=ERROR_RESPONSES)
+router = APIRouter(tags=["account"], responses=ERROR_RESPONSES)
 
 
 @router.get("/api/account", response_model=AccountOut)
@@ -29,12 +27,12 @@ async def positions(runtime: RuntimeDep) -> list[PositionOut]:
 @router.get("/api/account/history", response_model=AccountHistory)
 async def history(
     runtime: RuntimeDep,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: IsoDatetime | None = None,
+    until: IsoDatetime | None = None,
     max_points: Annotated[int, Query(ge=2, le=10_000)] = 500,
 ) -> AccountHistory:
     """Equity over time for a chart; long ranges are downsampled to about `max_points`."""
-    total, rows = await runtime.snapshots.equity_series(as_utc(since), as_utc(until), max_points)
+    total, rows = await runtime.snapshots.equity_series(since, until, max_points)
     return AccountHistory(
         points=[
             EquityPoint(time=t, equity=e, wallet_balance=w, unrealized_pnl=u) for t, e, w, u in rows

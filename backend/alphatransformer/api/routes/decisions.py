@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query
 
-from alphatransformer.api.auth import ReadAuth
 from alphatransformer.api.dependencies import RuntimeDep
-from alphatransformer.api.errors import ERROR_RESPONSES
+from alphatransformer.api.errors import ERROR_RESPONSES, MAX_ID
 from alphatransformer.api.schemas import (
     CycleOut,
     DecisionDetail,
@@ -18,10 +16,10 @@ from alphatransformer.api.schemas import (
     ErrorResponse,
     ExecutionOut,
 )
-from alphatransformer.api.time_params import as_utc
+from alphatransformer.api.time_params import IsoDatetime
 from alphatransformer.database.repositories import DecisionFilter
 
-router = APIRouter(tags=["decisions"], dependencies=[ReadAuth], responses=ERROR_RESPONSES)
+router = APIRouter(tags=["decisions"], responses=ERROR_RESPONSES)
 
 ActionName = Literal["open_long", "open_short", "close", "hold"]
 StatusName = Literal["pending", "hold", "executed", "rejected", "failed"]
@@ -31,15 +29,15 @@ StatusName = Literal["pending", "hold", "executed", "rejected", "failed"]
 async def list_decisions(
     runtime: RuntimeDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    before_id: Annotated[int | None, Query(ge=1, description="Page cursor.")] = None,
+    before_id: Annotated[int | None, Query(ge=1, le=MAX_ID, description="Page cursor.")] = None,
     symbol: Annotated[str | None, Query(pattern=r"^[A-Z0-9]{2,20}$")] = None,
     action: ActionName | None = None,
     status: StatusName | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: IsoDatetime | None = None,
+    until: IsoDatetime | None = None,
 ) -> DecisionPage:
     """Decisions newest first; pass `next_before_id` back as `before_id` for older ones."""
-    filters = DecisionFilter(symbol, action, status, as_utc(since), as_utc(until), before_id)
+    filters = DecisionFilter(symbol, action, status, since, until, before_id)
     rows = await runtime.decisions.page(filters, limit + 1)
     items = [DecisionOut.model_validate(row) for row in rows[:limit]]
     next_before = items[-1].id if len(rows) > limit else None
@@ -52,7 +50,7 @@ async def list_decisions(
     responses={404: {"model": ErrorResponse, "description": "No such decision"}},
 )
 async def get_decision(
-    runtime: RuntimeDep, decision_id: Annotated[int, Path(ge=1)]
+    runtime: RuntimeDep, decision_id: Annotated[int, Path(ge=1, le=MAX_ID)]
 ) -> DecisionDetail:
     """One decision with the model call that produced it and the orders it placed."""
     row = await runtime.decisions.get(decision_id)

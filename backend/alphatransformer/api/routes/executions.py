@@ -6,19 +6,18 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from alphatransformer.api.auth import ReadAuth
 from alphatransformer.api.dependencies import RuntimeDep
-from alphatransformer.api.errors import ERROR_RESPONSES
+from alphatransformer.api.errors import ERROR_RESPONSES, MAX_ID
 from alphatransformer.api.schemas import ExecutionOut, ExecutionPage
 
-router = APIRouter(tags=["executions"], dependencies=[ReadAuth], responses=ERROR_RESPONSES)
+router = APIRouter(tags=["executions"], responses=ERROR_RESPONSES)
 
 
 @router.get("/api/executions", response_model=ExecutionPage)
 async def list_executions(
     runtime: RuntimeDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    before_id: Annotated[int | None, Query(ge=1, description="Page cursor.")] = None,
+    before_id: Annotated[int | None, Query(ge=1, le=MAX_ID, description="Page cursor.")] = None,
     symbol: Annotated[str | None, Query(pattern=r"^[A-Z0-9]{2,20}$")] = None,
     status: Annotated[str | None, Query(pattern=r"^[A-Z_]{3,20}$")] = None,
 ) -> ExecutionPage:

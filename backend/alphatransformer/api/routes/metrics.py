@@ -9,16 +9,19 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from alphatransformer.api.auth import ReadAuth
 from alphatransformer.api.dependencies import RuntimeDep
 from alphatransformer.database.repositories import UsageTotals
 from alphatransformer.events import Topic
 from alphatransformer.runtime import Runtime
 
-router = APIRouter(tags=["status"], dependencies=[ReadAuth])
+router = APIRouter(tags=["status"])
 
 
-@router.get("/metrics", response_class=Response)
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text"}},
+)
 async def metrics(runtime: RuntimeDep) -> Response:
     """Cycles, decisions by action and status, orders by status, model usage, stream clients."""
     registry = CollectorRegistry(auto_describe=True)

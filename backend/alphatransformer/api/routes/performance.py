@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from alphatransformer.api.auth import ReadAuth
 from alphatransformer.api.dependencies import RuntimeDep
 from alphatransformer.api.errors import ERROR_RESPONSES
 from alphatransformer.api.schemas import PerformanceOut
 from alphatransformer.trading.performance import LlmUsage, performance
 
-router = APIRouter(tags=["account"], dependencies=[ReadAuth], responses=ERROR_RESPONSES)
+router = APIRouter(tags=["account"], responses=ERROR_RESPONSES)
 
 EQUITY_POINTS = 20_000
 """Snapshots fed to the metrics: about every 26 minutes over a year of 1-minute snapshots,

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from alphatransformer.api.auth import ReadAuth
 from alphatransformer.api.dependencies import RuntimeDep
 from alphatransformer.api.errors import ERROR_RESPONSES
-from alphatransformer.api.schemas import CycleSummary, Health, StatusResponse, SymbolData
+from alphatransformer.api.schemas import CycleSummary, StatusResponse, SymbolData
 from alphatransformer.runtime import Runtime
 from alphatransformer.utils.clock import to_datetime
 
@@ -16,17 +15,10 @@ router = APIRouter()
 SIMULATED_NOTICE = "SIMULATED MARKET: prices are synthetic, not Binance's"
 
 
-@router.get("/healthz", response_model=Health, tags=["status"])
-async def healthz() -> Health:
-    """Liveness: the process serves requests."""
-    return Health(status="ok")
-
-
 @router.get(
     "/api/status",
     response_model=StatusResponse,
     tags=["status"],
-    dependencies=[ReadAuth],
     responses=ERROR_RESPONSES,
 )
 async def status(runtime: RuntimeDep) -> StatusResponse:
