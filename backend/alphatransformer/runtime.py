@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from alphatransformer.agent.decision_maker import DecisionMaker
-from alphatransformer.agent.rules_model import RulesDecisionMaker
+from alphatransformer.agent.llm_factory import build_decision_maker
 from alphatransformer.agent.workflow import CycleParts
-from alphatransformer.config import AppConfig, ConfigError
+from alphatransformer.config import AppConfig
 from alphatransformer.database.engine import create_engine, session_factory
 from alphatransformer.database.migrate import upgrade_database
 from alphatransformer.database.repositories import (
@@ -69,11 +69,11 @@ async def open_runtime(
     `decision_maker` replaces the configured model (an arena entrant, a scripted test model).
     """
     clock = clock or WallClock()
-    decision_maker = decision_maker or _decision_maker(config)
     database = create_engine(config.database.url, echo=config.database.echo)
     await upgrade_database(database)
     sessions = session_factory(database)
     decisions = DecisionRepository(sessions)
+    decision_maker = decision_maker or build_decision_maker(config, recent_decisions=decisions.page)
     executions = ExecutionRepository(sessions)
     snapshots = SnapshotRepository(sessions)
     market = SimulatedMarket(config.symbols, config.market, clock)
@@ -123,16 +123,4 @@ async def open_runtime(
         decision_maker=decision_maker,
         bus=bus,
         engine=engine,
-    )
-
-
-def _decision_maker(config: AppConfig) -> DecisionMaker:
-    if config.agent.provider == "rules":
-        return RulesDecisionMaker(
-            config.agent.rules, config.market.short_interval, config.market.long_interval
-        )
-    raise ConfigError(
-        "provider 'openai' is validated but this version runs only the built-in 'rules' model; "
-        "set agent.provider: rules",
-        key="agent.provider",
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from alphatransformer.agent.decision import TradeDecision, hold
 
@@ -21,6 +22,9 @@ class ModelAnswer:
     prompt_hash: str | None = None
     error: str | None = None
     notes: list[str] = field(default_factory=list)
+    # The whole exchange with the model (system prompt, messages, tool calls and results), as
+    # JSON-able dicts (`{"type": ..., "data": ...}`, what `messages_from_dict` reads back).
+    transcript: list[dict[str, Any]] | None = None
 
 
 def complete_answer(answer: ModelAnswer, symbols: tuple[str, ...]) -> list[TradeDecision]:

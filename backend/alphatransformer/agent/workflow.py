@@ -155,6 +155,7 @@ def _cycle_row(answer: ModelAnswer, cycle_id: str, started: datetime) -> Decisio
         latency_ms=answer.latency_ms,
         cost_usd=answer.cost_usd,
         error=answer.error,
+        transcript=answer.transcript,
     )
 
 

@@ -120,8 +120,12 @@ class LLMConfig(Section):
     base_url: str | None = None
     api_key: SecretStr = SecretStr("")
     temperature: float = Field(default=0.2, ge=0, le=2)
-    timeout_seconds: float = Field(default=60.0, gt=0)
-    max_retries: int = Field(default=2, ge=0, le=10)
+    timeout_seconds: float = Field(default=30.0, gt=0)
+    max_retries: int = Field(default=1, ge=0, le=10)
+    # USD per million tokens, for the cost recorded with every decision; 0 records no cost.
+    # Set them to the provider's list prices of `model` (they change too often to ship a table).
+    input_price_per_mtok: Annotated[Decimal, Field(ge=0)] = Decimal(0)
+    output_price_per_mtok: Annotated[Decimal, Field(ge=0)] = Decimal(0)
 
     @field_validator("base_url", mode="before")
     @classmethod
@@ -132,7 +136,14 @@ class LLMConfig(Section):
 class AgentConfig(Section):
     provider: Literal["rules", "openai"] = "rules"
     cycle_seconds: float = Field(default=15.0, gt=0)
-    decision_timeout_seconds: float = Field(default=120.0, gt=0)
+    # Above timeout x (retries + 1) x max_model_calls, so the model's own limits fire first and
+    # the cycle keeps its usage and transcript.
+    decision_timeout_seconds: float = Field(default=300.0, gt=0)
+    # A built-in prompt template set (`default`) or a directory holding system.md, user.md and
+    # symbol.md with the same placeholders.
+    prompt: str = Field(default="default", min_length=1)
+    # Model calls per cycle: the first answer, tool rounds and one schema retry share them.
+    max_model_calls: int = Field(default=4, ge=1, le=20)
     rules: RulesModelConfig = RulesModelConfig()
     llm: LLMConfig = LLMConfig()
 

@@ -1,0 +1,327 @@
+"""The analyze step as a tool-calling agent: `create_agent` with a structured final answer.
+
+Each cycle builds an agent over that cycle's tools and chat model (an LLM behind any
+OpenAI-compatible endpoint, or the offline rules model), hands it the rules and the compact
+market snapshot, and lets it call tools until it calls `TradingDecisions`. Bounds: a model-call
+limit per cycle (first answer, tool rounds and retries share it), a graph recursion limit, and
+one retry when the final answer does not fit its schema.
+
+The final answer is parsed in two steps, on purpose. Its schema (`ProposedDecision`) is loose:
+any item with a symbol passes, numbers are not range-checked and `action` is any string, so one
+symbol's bad numbers cannot sink the whole answer. Each item is then validated strictly as a
+`TradeDecision`; an item that fails (confidence 7, leverage 500, NaN, an unknown action) becomes
+that symbol's HOLD carrying the validation message, and the other symbols keep their decisions.
+A symbol outside the config is passed through: the risk gate rejects it, and the row shows what
+the model tried. Whatever ends the cycle early (a transport error, a timeout, a second schema
+error, text instead of the answer) holds every symbol with the reason, and the tokens spent and
+the transcript so far are still recorded.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Annotated, Any
+
+from langchain.agents import create_agent
+from langchain.agents.middleware import ModelCallLimitMiddleware
+from langchain.agents.structured_output import StructuredOutputError, ToolStrategy
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, SystemMessage
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema
+
+from alphatransformer.agent.answer import ModelAnswer
+from alphatransformer.agent.decision import Action, TradeDecision, hold
+from alphatransformer.agent.decision_maker import DecisionRequest
+from alphatransformer.agent.prompt import (
+    ExitPlan,
+    OpenInterestAverages,
+    PromptInputs,
+    PromptTemplates,
+    prompt_hash,
+    render_user_message,
+)
+from alphatransformer.agent.tools import CycleContext, RecentDecisions, build_tools
+from alphatransformer.database.models import DecisionStatus
+from alphatransformer.database.repositories import DecisionFilter
+from alphatransformer.market.types import Interval
+from alphatransformer.trading.models import Position
+
+logger = logging.getLogger(__name__)
+
+ChatModelSource = Callable[[CycleContext], BaseChatModel]
+"""The chat model for one cycle: a shared LLM client, or a model bound to the cycle's data."""
+
+SCHEMA_RETRIES = 1
+# Graph steps per model call: the call-limit check, the model, the count, and a tool round.
+STEPS_PER_MODEL_CALL = 4
+EXCERPT_CHARS = 300
+_TOKENS_PER_MTOK = Decimal(1_000_000)
+_EXIT_PLAN_LOOKBACK = 20  # executed decisions searched for the one that opened a position
+
+
+class ProposedDecision(BaseModel):
+    """One symbol's decision. Required: symbol, action, confidence; opens also need a size
+    (quantity or notional_usd), leverage, stop_loss, take_profit and invalidation_condition."""
+
+    # Only `symbol` is enforced here; the other fields are checked per symbol afterwards, so
+    # the schema the model sees still lists them as required.
+    model_config = ConfigDict(
+        extra="ignore",
+        json_schema_extra={"required": ["symbol", "action", "confidence", "reasoning"]},
+    )
+
+    symbol: str = Field(min_length=1, max_length=20, description="Exactly as given, e.g. BTCUSDT")
+    # Shown to the model as the enum it is, parsed as any string (checked per symbol).
+    action: Annotated[
+        str | None, WithJsonSchema({"type": "string", "enum": [a.value for a in Action]})
+    ] = None
+    quantity: float | None = Field(default=None, description="Size in the base asset")
+    notional_usd: float | None = Field(default=None, description="Size in USDT, if no quantity")
+    leverage: int | None = None
+    stop_loss: float | None = None
+    take_profit: float | None = None
+    invalidation_condition: str | None = None
+    confidence: float | None = Field(default=None, description="0 to 1")
+    risk_usd: float | None = Field(default=None, description="USD lost if the stop is hit")
+    reasoning: str | None = Field(default=None, description="Why, in a few sentences")
+
+
+class TradingDecisions(BaseModel):
+    """Your final answer for this cycle: one decision per symbol, holds included. Call once."""
+
+    decisions: list[ProposedDecision]
+
+
+ANSWER_TOOL = TradingDecisions.__name__
+
+
+@dataclass(frozen=True, slots=True)
+class AgentSettings:
+    """What stays the same from cycle to cycle: the model's name and prices, the prompts."""
+
+    model_name: str
+    system_prompt: str
+    templates: PromptTemplates
+    short: Interval
+    long: Interval
+    max_model_calls: int = 4
+    input_price_per_mtok: Decimal = Decimal(0)
+    output_price_per_mtok: Decimal = Decimal(0)
+    initial_equity: Decimal | None = None
+
+    @property
+    def recursion_limit(self) -> int:
+        return STEPS_PER_MODEL_CALL * (self.max_model_calls + 1)
+
+    def cost(self, input_tokens: int, output_tokens: int) -> Decimal:
+        return (
+            input_tokens * self.input_price_per_mtok + output_tokens * self.output_price_per_mtok
+        ) / _TOKENS_PER_MTOK
+
+
+@dataclass(frozen=True, slots=True)
+class _Run:
+    """How one agent run ended: what was said, and the answer or why there is none."""
+
+    messages: list[AnyMessage]
+    answer: TradingDecisions | None
+    error: str | None
+
+
+class AgentDecisionMaker:
+    """`DecisionMaker` over a LangChain agent; see the module docstring for the rules."""
+
+    def __init__(
+        self,
+        model: ChatModelSource,
+        settings: AgentSettings,
+        recent_decisions: RecentDecisions | None = None,
+    ) -> None:
+        self._model = model
+        self._settings = settings
+        self._recent_decisions = recent_decisions
+        self._open_interest = OpenInterestAverages()
+
+    @property
+    def model_name(self) -> str:
+        return self._settings.model_name
+
+    async def decide(self, request: DecisionRequest) -> ModelAnswer:
+        started = time.perf_counter()
+        settings = self._settings
+        context = CycleContext(
+            symbols=request.symbols,
+            market=request.market,
+            account=request.account,
+            short=settings.short,
+            long=settings.long,
+            recent_decisions=self._recent_decisions,
+        )
+        first_message = render_user_message(settings.templates, await self._inputs(request))
+        run = await _run_agent(self._agent(context), first_message, settings.recursion_limit)
+        decisions, notes = validate_decisions(run.answer.decisions if run.answer else [])
+        input_tokens, output_tokens = _usage(run.messages)
+        return ModelAnswer(
+            decisions=decisions,
+            model=settings.model_name,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            latency_ms=(time.perf_counter() - started) * 1000,
+            cost_usd=settings.cost(input_tokens, output_tokens),
+            prompt_hash=prompt_hash(settings.system_prompt, first_message),
+            error=run.error,
+            notes=notes,
+            transcript=transcript([SystemMessage(settings.system_prompt), *run.messages]),
+        )
+
+    def _agent(self, context: CycleContext) -> Any:
+        return create_agent(
+            self._model(context),
+            build_tools(context),
+            system_prompt=self._settings.system_prompt,
+            response_format=ToolStrategy(TradingDecisions, handle_errors=_SchemaRetries()),
+            middleware=[
+                ModelCallLimitMiddleware(
+                    run_limit=self._settings.max_model_calls, exit_behavior="end"
+                )
+            ],
+        )
+
+    async def _inputs(self, request: DecisionRequest) -> PromptInputs:
+        settings = self._settings
+        return PromptInputs(
+            now_ms=request.now_ms,
+            symbols=request.symbols,
+            market=request.market,
+            account=request.account,
+            short=settings.short,
+            long=settings.long,
+            exit_plans=await self._exit_plans(request.account.positions),
+            initial_equity=settings.initial_equity,
+            open_interest_averages=self._open_interest.observe(request.market, request.symbols),
+        )
+
+    async def _exit_plans(self, positions: Sequence[Position]) -> dict[str, ExitPlan]:
+        """Stop, target and invalidation of the executed decision that opened each position.
+
+        Positions are never added to, so the newest executed open on the position's side is
+        the one that opened it.
+        """
+        if self._recent_decisions is None:
+            return {}
+        plans: dict[str, ExitPlan] = {}
+        for position in positions:
+            opening = Action.OPEN_LONG if position.is_long else Action.OPEN_SHORT
+            rows = await self._recent_decisions(
+                DecisionFilter(symbol=position.symbol, status=DecisionStatus.EXECUTED.value),
+                _EXIT_PLAN_LOOKBACK,
+            )
+            row = next((r for r in rows if r.action == opening.value), None)
+            if row is not None:
+                plans[position.symbol] = ExitPlan(
+                    stop_loss=None if row.stop_loss is None else float(row.stop_loss),
+                    take_profit=None if row.take_profit is None else float(row.take_profit),
+                    invalidation_condition=row.invalidation_condition,
+                )
+        return plans
+
+
+class _SchemaRetries:
+    """`ToolStrategy`'s error handler: the first schema errors go back to the model to fix,
+    the next one ends the cycle (raised, it reaches `_run_agent`)."""
+
+    def __init__(self, retries: int = SCHEMA_RETRIES) -> None:
+        self._left = retries
+
+    def __call__(self, error: Exception) -> str:
+        if self._left <= 0:
+            raise error
+        self._left -= 1
+        return (
+            f"Error: {error}\nCall {ANSWER_TOOL} again with a list `decisions` holding one "
+            "object per symbol, each with at least symbol, action and confidence."
+        )
+
+
+async def _run_agent(agent: Any, first_message: str, recursion_limit: int) -> _Run:
+    """Run the agent to its end, keeping the latest state so a failure still shows its cost."""
+    state: dict[str, Any] = {"messages": [HumanMessage(first_message)]}
+    try:
+        async for update in agent.astream(
+            state, config={"recursion_limit": recursion_limit}, stream_mode="values"
+        ):
+            state = update
+    except StructuredOutputError as exc:
+        return _Run(
+            [*state["messages"], exc.ai_message],
+            None,
+            f"the final answer failed its schema again: {_excerpt(str(exc))}",
+        )
+    except Exception as exc:
+        # Any failure of the model, its endpoint or the loop bounds is this cycle's HOLD.
+        logger.warning("agent run failed: %s: %s", type(exc).__name__, exc)
+        return _Run(state["messages"], None, f"{type(exc).__name__}: {_excerpt(str(exc))}")
+    answer = state.get("structured_response")
+    if isinstance(answer, TradingDecisions):
+        return _Run(state["messages"], answer, None)
+    return _Run(state["messages"], None, _no_answer(state["messages"]))
+
+
+def _no_answer(messages: Sequence[AnyMessage]) -> str:
+    """Why the run ended without an answer: text, an unparseable call, or the call limit."""
+    last = next((m for m in reversed(messages) if isinstance(m, AIMessage)), None)
+    if last is not None and last.invalid_tool_calls:
+        call = last.invalid_tool_calls[0]
+        return (
+            f"the model's {call.get('name')} call had unreadable arguments "
+            f"{_excerpt(call.get('args') or '')!r}"
+        )
+    said = "nothing" if last is None else repr(_excerpt(last.text))
+    return f"the model ended without calling {ANSWER_TOOL}; its last words: {said}"
+
+
+def validate_decisions(
+    proposed: Sequence[ProposedDecision],
+) -> tuple[list[TradeDecision], list[str]]:
+    """Each proposal as a strict `TradeDecision`, or a HOLD saying why not; plus those reasons."""
+    decisions: list[TradeDecision] = []
+    notes: list[str] = []
+    for item in proposed:
+        fields = {k: v for k, v in item.model_dump(exclude_unset=True).items() if v is not None}
+        try:
+            decisions.append(TradeDecision.model_validate(fields))
+        except ValidationError as exc:
+            reason = f"invalid decision from the model, holding: {_validation_summary(exc)}"
+            notes.append(f"{item.symbol}: {reason}")
+            decisions.append(hold(item.symbol, reason))
+    return decisions, notes
+
+
+def _validation_summary(error: ValidationError) -> str:
+    parts = []
+    for problem in error.errors(include_url=False):
+        where = ".".join(str(p) for p in problem["loc"])
+        got = f" (got {problem['input']!r})" if where else ""
+        parts.append(f"{where + ': ' if where else ''}{problem['msg']}{got}")
+    return "; ".join(parts)
+
+
+def _usage(messages: Sequence[AnyMessage]) -> tuple[int, int]:
+    """Input and output tokens the provider reported, summed over every model call."""
+    usages = [m.usage_metadata for m in messages if isinstance(m, AIMessage) and m.usage_metadata]
+    return sum(u["input_tokens"] for u in usages), sum(u["output_tokens"] for u in usages)
+
+
+def transcript(messages: Sequence[AnyMessage]) -> list[dict[str, Any]]:
+    """Messages as JSON-able dicts in `messages_to_dict`'s shape (NaN written as null)."""
+    return [{"type": m.type, "data": m.model_dump(mode="json")} for m in messages]
+
+
+def _excerpt(text: str) -> str:
+    """`text` on one line, cut to `EXCERPT_CHARS`: a reason fits a log line and a table cell."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= EXCERPT_CHARS else flat[: EXCERPT_CHARS - 1] + "…"

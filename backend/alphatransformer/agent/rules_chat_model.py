@@ -1,0 +1,113 @@
+"""The built-in rules model as a LangChain chat model, so the offline default runs the same agent
+graph as an LLM: same prompt, same tools, same structured final answer, same validation.
+
+It plays an LLM's part in the loop: its first turn calls `get_market_snapshot` (when bound), its
+next turn calls the final-answer tool with `rules_strategy.decide` for every symbol of the cycle.
+It reads the cycle's market and account from the `CycleContext` it is built with (one instance
+per cycle), needs no network, and reports zero tokens, so the cost it records is zero.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel, LanguageModelInput
+from langchain_core.messages import AIMessage, BaseMessage, ToolCall, ToolMessage
+from langchain_core.messages.ai import UsageMetadata
+from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.runnables import Runnable
+from langchain_core.tools import BaseTool
+from langchain_core.utils.function_calling import convert_to_openai_tool
+from pydantic import PrivateAttr
+
+from alphatransformer.agent.decision import TradeDecision
+from alphatransformer.agent.llm_agent import ANSWER_TOOL
+from alphatransformer.agent.rules_strategy import decide
+from alphatransformer.agent.tools import CycleContext
+from alphatransformer.config.schema import RulesModelConfig
+
+SNAPSHOT_TOOL = "get_market_snapshot"
+_NO_TOKENS = UsageMetadata(input_tokens=0, output_tokens=0, total_tokens=0)
+
+
+RULES_MODEL_NAME = "rules-v1"
+"""The model name recorded for the built-in rules model."""
+
+
+class RulesChatModel(BaseChatModel):
+    """A deterministic chat model answering with the rules strategy's decisions."""
+
+    rules: RulesModelConfig
+    # Private: pydantic would otherwise try to build a validator for the market protocol.
+    _context: CycleContext = PrivateAttr()
+
+    def __init__(self, *, rules: RulesModelConfig, context: CycleContext) -> None:
+        super().__init__(rules=rules)
+        self._context = context
+
+    @property
+    def _llm_type(self) -> str:
+        return "alphatransformer-rules"
+
+    def bind_tools(
+        self,
+        tools: Sequence[dict[str, Any] | type | Any | BaseTool],
+        *,
+        tool_choice: str | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, AIMessage]:
+        """Remember the tool names offered; the rules model always answers with a tool call,
+        so `tool_choice` changes nothing."""
+        names = [convert_to_openai_tool(t)["function"]["name"] for t in tools]
+        return self.bind(tool_names=names, **kwargs)
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        call = self._next_call(messages, kwargs.get("tool_names", ()))
+        message = AIMessage(content="", tool_calls=[call], usage_metadata=_NO_TOKENS)
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        # On the event loop, not in the default worker thread: the market is read while its
+        # feed may be writing, and both must happen on the loop.
+        return self._generate(messages, stop, **kwargs)
+
+    def _next_call(self, messages: Sequence[BaseMessage], tool_names: Sequence[str]) -> ToolCall:
+        if ANSWER_TOOL not in tool_names:
+            raise ValueError(f"the rules model answers through the {ANSWER_TOOL} tool: bind it")
+        turn = f"rules-{len(messages)}"
+        looked = any(isinstance(m, ToolMessage) and m.name == SNAPSHOT_TOOL for m in messages)
+        if SNAPSHOT_TOOL in tool_names and not looked:
+            return ToolCall(name=SNAPSHOT_TOOL, args={}, id=turn)
+        decisions = [d.model_dump(mode="json", exclude_none=True) for d in self._decisions()]
+        return ToolCall(name=ANSWER_TOOL, args={"decisions": decisions}, id=turn)
+
+    def _decisions(self) -> list[TradeDecision]:
+        """The rules strategy's decision for every symbol of the cycle."""
+        context = self._context
+        market, account = context.market, context.account
+        return [
+            decide(
+                symbol,
+                short=market.arrays(symbol, context.short),
+                long=market.arrays(symbol, context.long),
+                price=market.latest_price(symbol),
+                position=account.position(symbol),
+                equity=account.equity,
+                config=self.rules,
+            )
+            for symbol in context.symbols
+        ]

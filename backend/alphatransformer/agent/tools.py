@@ -1,0 +1,268 @@
+"""The tools the agent may call to look deeper than the first message: candles, indicators,
+the account, positions and its own recent decisions.
+
+Tools are built per cycle from a `CycleContext` (the market and the account snapshot the cycle
+decides on), so two cycles never share state and a test hands in whatever context it likes.
+Arguments are untrusted model output: an unknown symbol or interval, or a limit out of range,
+comes back as an `error: ...` string the model can read and correct, never as an exception that
+would end the cycle. Every tool is a coroutine, so it reads the market on the event loop, never
+from a worker thread while the feed writes to it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from langchain_core.tools import BaseTool, ToolException, tool
+from pydantic import ValidationError
+from pydantic.v1 import ValidationError as ValidationErrorV1
+
+from alphatransformer.agent.indicators import IndicatorSeries, compute_indicators, latest
+from alphatransformer.agent.prompt import PRICE_DIGITS, number
+from alphatransformer.database.models import Decision
+from alphatransformer.database.repositories import DecisionFilter
+from alphatransformer.market.market_data import MarketData
+from alphatransformer.market.types import Interval
+from alphatransformer.trading.models import Account, Position
+from alphatransformer.utils.clock import to_datetime
+
+MAX_KLINES = 200
+MAX_DECISIONS = 50
+FIGURE_DIGITS = 6
+REASONING_CHARS = 300  # a past decision's reasoning, cut to keep the answer small
+
+RecentDecisions = Callable[[DecisionFilter, int], Awaitable[Sequence[Decision]]]
+"""Newest-first decision rows, as `DecisionRepository.list` returns them."""
+
+
+@dataclass(frozen=True, slots=True)
+class CycleContext:
+    """What one cycle decides on: the symbols, the market, the account snapshot, the timeframes.
+
+    The tools read it, and so does the rules chat model, which computes its answer from it.
+    """
+
+    symbols: tuple[str, ...]
+    market: MarketData
+    account: Account
+    short: Interval
+    long: Interval
+    recent_decisions: RecentDecisions | None = None
+
+
+def build_tools(context: CycleContext) -> list[BaseTool]:
+    """This cycle's tools; `get_recent_decisions` only when a decision history was given."""
+    tools = [
+        _market_snapshot_tool(context),
+        _klines_tool(context),
+        _indicators_tool(context),
+        _account_tool(context),
+        _positions_tool(context),
+    ]
+    if context.recent_decisions is not None:
+        tools.append(_recent_decisions_tool(context, context.recent_decisions))
+    for each in tools:
+        each.handle_tool_error = True
+        each.handle_validation_error = _describe_validation_error
+    return tools
+
+
+def _describe_validation_error(error: ValidationError | ValidationErrorV1) -> str:
+    """Arguments of the wrong type, in words the model can act on."""
+    problems = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()]
+    return "error: invalid arguments (" + "; ".join(problems) + ")"
+
+
+def _market_snapshot_tool(context: CycleContext) -> BaseTool:
+    @tool
+    async def get_market_snapshot() -> str:
+        """Latest price, funding rate (per 8 h), next funding time and open interest of every
+        traded symbol, and whether its data is fresh."""
+        return _json([_ticker(context.market, symbol) for symbol in context.symbols])
+
+    return get_market_snapshot
+
+
+def _klines_tool(context: CycleContext) -> BaseTool:
+    @tool
+    async def get_klines(symbol: str, interval: str, limit: int = 50) -> str:
+        """Closed candles of `symbol` on `interval`, oldest first, as CSV
+        (open time UTC, open, high, low, close, volume); at most 200."""
+        _check_symbol(context, symbol)
+        candles = context.market.klines(
+            symbol, _interval(context, interval), _limit(limit, MAX_KLINES)
+        )
+        rows = [
+            ",".join(
+                [
+                    _minute(k.open_time),
+                    *(number(price, PRICE_DIGITS) for price in (k.open, k.high, k.low, k.close)),
+                    number(k.volume, FIGURE_DIGITS),
+                ]
+            )
+            for k in candles
+        ]
+        return "\n".join(["open_time,open,high,low,close,volume", *rows])
+
+    return get_klines
+
+
+def _indicators_tool(context: CycleContext) -> BaseTool:
+    @tool
+    async def get_indicators(symbol: str, interval: str) -> str:
+        """Latest value of every standard indicator of `symbol` on `interval`: EMA20/50, MACD
+        12/26/9 (line, signal, histogram), RSI7/14, ATR3/14, Bollinger 20/2, volume and its
+        20-candle average; null while an indicator is still warming up."""
+        _check_symbol(context, symbol)
+        candles = context.market.arrays(symbol, _interval(context, interval))
+        values = asdict(compute_indicators(candles))
+        figures = {
+            name: _figure(latest(values[name])) for name in IndicatorSeries.__dataclass_fields__
+        }
+        return _json({"symbol": symbol, "interval": interval, "candles": len(candles), **figures})
+
+    return get_indicators
+
+
+def _account_tool(context: CycleContext) -> BaseTool:
+    @tool
+    async def get_account() -> str:
+        """The account at the start of this cycle: wallet balance, unrealized PnL, equity
+        (account value), available balance (cash for new margin), margin in use."""
+        account = context.account
+        return _json(
+            {
+                "asset": account.asset,
+                "wallet_balance": account.wallet_balance,
+                "unrealized_pnl": account.unrealized_pnl,
+                "equity": account.equity,
+                "available_balance": account.available_balance,
+                "margin_used": account.margin_used,
+                "open_positions": len(account.positions),
+            }
+        )
+
+    return get_account
+
+
+def _positions_tool(context: CycleContext) -> BaseTool:
+    @tool
+    async def get_positions() -> str:
+        """Open positions at the start of this cycle; quantity is signed (negative is short)."""
+        return _json([_position(p) for p in context.account.positions])
+
+    return get_positions
+
+
+def _recent_decisions_tool(context: CycleContext, recent: RecentDecisions) -> BaseTool:
+    @tool
+    async def get_recent_decisions(symbol: str | None = None, limit: int = 10) -> str:
+        """Your own latest decisions, newest first, with what became of them (executed,
+        rejected with the reason, hold...); for one symbol or all; at most 50."""
+        if symbol is not None:
+            _check_symbol(context, symbol)
+        rows = await recent(DecisionFilter(symbol=symbol), _limit(limit, MAX_DECISIONS))
+        return _json([_decision(row) for row in rows])
+
+    return get_recent_decisions
+
+
+def _figure(value: float | None) -> float | None:
+    """An indicator value to `FIGURE_DIGITS` significant digits: past that it is noise."""
+    return None if value is None else float(number(value, FIGURE_DIGITS))
+
+
+def _check_symbol(context: CycleContext, symbol: str) -> None:
+    if symbol not in context.symbols:
+        raise ToolException(
+            f"error: unknown symbol {symbol!r}; use one of {', '.join(context.symbols)}"
+        )
+
+
+def _interval(context: CycleContext, value: str) -> Interval:
+    available = ", ".join(i.value for i in context.market.intervals)
+    try:
+        interval = Interval(value)
+    except ValueError:
+        raise ToolException(f"error: unknown interval {value!r}; use one of {available}") from None
+    if interval not in context.market.intervals:
+        raise ToolException(f"error: interval {value} is not loaded; use one of {available}")
+    return interval
+
+
+def _limit(limit: int, maximum: int) -> int:
+    if not 1 <= limit <= maximum:
+        raise ToolException(f"error: limit must be between 1 and {maximum}, got {limit}")
+    return limit
+
+
+def _ticker(market: MarketData, symbol: str) -> dict[str, Any]:
+    funding = market.funding(symbol)
+    open_interest = market.open_interest(symbol)
+    return {
+        "symbol": symbol,
+        "price": market.latest_price(symbol),
+        "funding_rate": None if funding is None else _figure(funding.funding_rate),
+        "next_funding": None if funding is None else _minute(funding.next_funding_time),
+        "open_interest": None if open_interest is None else open_interest.open_interest,
+        "last_update": _optional_minute(market.last_update_ms(symbol)),
+    }
+
+
+def _position(position: Position) -> dict[str, Any]:
+    return {
+        "symbol": position.symbol,
+        "quantity": position.quantity,
+        "entry_price": position.entry_price,
+        "mark_price": position.mark_price,
+        "unrealized_pnl": position.unrealized_pnl,
+        "leverage": position.leverage,
+        "margin": position.margin,
+        "liquidation_price": position.liquidation_price,
+    }
+
+
+def _decision(row: Decision) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "time": _iso_minute(row.created_at),
+        "symbol": row.symbol,
+        "action": row.action,
+        "status": row.status,
+        "status_reason": row.status_reason,
+        "confidence": row.confidence,
+        "quantity": row.quantity,
+        "leverage": row.leverage,
+        "stop_loss": row.stop_loss,
+        "take_profit": row.take_profit,
+        "invalidation_condition": row.invalidation_condition,
+        "reasoning": row.reasoning[:REASONING_CHARS],
+    }
+
+
+def _minute(timestamp_ms: int) -> str:
+    return _iso_minute(to_datetime(timestamp_ms))
+
+
+def _optional_minute(timestamp_ms: int | None) -> str | None:
+    return None if timestamp_ms is None else _minute(timestamp_ms)
+
+
+def _iso_minute(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M")
+
+
+def _json(value: object) -> str:
+    """Compact JSON, decimals as their exact strings."""
+    return json.dumps(value, separators=(",", ":"), default=_plain)
+
+
+def _plain(value: object) -> str:
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
