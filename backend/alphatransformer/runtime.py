@@ -62,11 +62,17 @@ class Runtime:
 
 
 async def open_runtime(
-    config: AppConfig, clock: Clock | None = None, decision_maker: DecisionMaker | None = None
+    config: AppConfig,
+    clock: Clock | None = None,
+    decision_maker: DecisionMaker | None = None,
+    *,
+    market: MarketData | None = None,
+    exchange: Exchange | None = None,
 ) -> Runtime:
     """Migrate the database and assemble every part; nothing trades until `start()`.
 
-    `decision_maker` replaces the configured model (an arena entrant, a scripted test model).
+    The keyword arguments replace what the config would build: a replayed market and its clock
+    for a backtest, an arena entrant's model, a scripted model or a fake venue in tests.
     """
     clock = clock or WallClock()
     database = create_engine(config.database.url, echo=config.database.echo)
@@ -76,8 +82,8 @@ async def open_runtime(
     decision_maker = decision_maker or build_decision_maker(config, recent_decisions=decisions.page)
     executions = ExecutionRepository(sessions)
     snapshots = SnapshotRepository(sessions)
-    market = SimulatedMarket(config.symbols, config.market, clock)
-    exchange = PaperExchange(config.trading.paper, market, clock)
+    market = market or SimulatedMarket(config.symbols, config.market, clock)
+    exchange = exchange or PaperExchange(config.trading.paper, market, clock)
     gate = RiskGate(config.trading.risk)
     orders = OrderManager(exchange, executions, clock)
     executor = TradeExecutor(
