@@ -158,7 +158,8 @@ class TradingEngine:
         async with self._cycle_lock:
             started_ms = self._clock.now_ms()
             started_at = to_datetime(started_ms)
-            cycle_id = f"{started_at:%Y%m%dT%H%M%S%f}"[:-3] + f"-{self._status.cycles + 1}"
+            stamp = f"{started_at:%Y%m%dT%H%M%S%f}"[:-3]
+            cycle_id = f"{self._parts.decisions.run_id}-{stamp}-{self._status.cycles + 1}"
             try:
                 state = await run_cycle(graph, cycle_id, started_ms)
                 report = _report(cycle_id, started_at, to_datetime(self._clock.now_ms()), state)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
@@ -9,7 +10,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
@@ -24,14 +25,44 @@ def alembic_config(url: str | None = None) -> Config:
 
 async def upgrade_database(engine: AsyncEngine, revision: str = "head") -> str | None:
     """Upgrade the schema to `revision` and return the revision the database is at afterwards."""
-    async with engine.begin() as connection:
-        await connection.run_sync(_upgrade, revision)
+    await _migrate(engine, _upgrade, revision)
+    async with engine.connect() as connection:
         return await connection.run_sync(current_revision)
 
 
 async def downgrade_database(engine: AsyncEngine, revision: str) -> None:
-    async with engine.begin() as connection:
-        await connection.run_sync(_downgrade, revision)
+    await _migrate(engine, _downgrade, revision)
+
+
+async def _migrate(
+    engine: AsyncEngine, step: Callable[[Connection, str], None], revision: str
+) -> None:
+    """Run a migration in one transaction.
+
+    On SQLite, altering a table means copying it, which foreign keys forbid while rows point at
+    it; they are switched off for the migration (possible only outside a transaction) and the
+    whole database is checked once it is done.
+    """
+    async with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            await connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            await connection.commit()
+        try:
+            async with connection.begin():
+                await connection.run_sync(step, revision)
+                if sqlite:
+                    await _check_foreign_keys(connection)
+        finally:
+            if sqlite:
+                await connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                await connection.commit()
+
+
+async def _check_foreign_keys(connection: AsyncConnection) -> None:
+    broken = (await connection.exec_driver_sql("PRAGMA foreign_key_check")).all()
+    if broken:
+        raise RuntimeError(f"migration left rows with broken foreign keys: {broken[:5]}")
 
 
 def head_revision() -> str | None:

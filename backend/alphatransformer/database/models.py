@@ -14,6 +14,13 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from alphatransformer.database.types import ExactDecimal, UTCDateTime
 
+LIVE_RUN = "live"
+"""Run id of the live (or paper) agent; backtests and arena entrants get their own."""
+
+
+def _run_id() -> Mapped[str]:
+    return mapped_column(String(64), default=LIVE_RUN, server_default=LIVE_RUN)
+
 
 class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {
@@ -38,7 +45,8 @@ class Decision(Base):
     __tablename__ = "decisions"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    cycle_id: Mapped[str] = mapped_column(ForeignKey("decision_cycles.id"))
+    run_id: Mapped[str] = _run_id()
+    cycle_id: Mapped[str] = mapped_column(String(80), ForeignKey("decision_cycles.id"))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     symbol: Mapped[str] = mapped_column(String(20))
@@ -59,10 +67,12 @@ class Decision(Base):
     model: Mapped[str] = mapped_column(String(100))
 
     __table_args__ = (
-        Index("ix_decisions_created_at", "created_at"),
-        Index("ix_decisions_symbol_created_at", "symbol", "created_at"),
-        Index("ix_decisions_status_created_at", "status", "created_at"),
-        Index("ix_decisions_action_created_at", "action", "created_at"),
+        # Lists are newest first by id within a run, optionally filtered by one column.
+        Index("ix_decisions_run_id", "run_id", "id"),
+        Index("ix_decisions_run_symbol", "run_id", "symbol", "id"),
+        Index("ix_decisions_run_status", "run_id", "status", "id"),
+        Index("ix_decisions_run_action", "run_id", "action", "id"),
+        Index("ix_decisions_run_created_at", "run_id", "created_at"),
         Index("ix_decisions_cycle_id", "cycle_id"),
     )
 
@@ -76,7 +86,8 @@ class DecisionCycle(Base):
 
     __tablename__ = "decision_cycles"
 
-    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    run_id: Mapped[str] = _run_id()
     started_at: Mapped[datetime]
     model: Mapped[str] = mapped_column(String(100))
     prompt_hash: Mapped[str | None] = mapped_column(String(64))
@@ -87,7 +98,7 @@ class DecisionCycle(Base):
     error: Mapped[str | None] = mapped_column(Text)
     transcript: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
 
-    __table_args__ = (Index("ix_decision_cycles_started_at", "started_at"),)
+    __table_args__ = (Index("ix_decision_cycles_run_started_at", "run_id", "started_at"),)
 
 
 class ExecutionPurpose(StrEnum):
@@ -103,6 +114,7 @@ class TradeExecution(Base):
     __tablename__ = "trade_executions"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[str] = _run_id()
     decision_id: Mapped[int | None] = mapped_column(ForeignKey("decisions.id"))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
@@ -125,9 +137,9 @@ class TradeExecution(Base):
     error: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (
-        Index("ix_trade_executions_created_at", "created_at"),
-        Index("ix_trade_executions_symbol_created_at", "symbol", "created_at"),
-        Index("ix_trade_executions_status", "status"),
+        Index("ix_trade_executions_run_id", "run_id", "id"),
+        Index("ix_trade_executions_run_symbol", "run_id", "symbol", "id"),
+        Index("ix_trade_executions_run_status", "run_id", "status", "id"),
         Index("ix_trade_executions_decision_id", "decision_id"),
     )
 
@@ -138,6 +150,7 @@ class AccountSnapshot(Base):
     __tablename__ = "account_snapshots"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[str] = _run_id()
     taken_at: Mapped[datetime]
     environment: Mapped[str] = mapped_column(String(16))
     wallet_balance: Mapped[Decimal]
@@ -148,4 +161,4 @@ class AccountSnapshot(Base):
     open_positions: Mapped[int]
     positions: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
 
-    __table_args__ = (Index("ix_account_snapshots_taken_at", "taken_at"),)
+    __table_args__ = (Index("ix_account_snapshots_run_taken_at", "run_id", "taken_at"),)

@@ -12,6 +12,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alphatransformer.database.models import (
+    LIVE_RUN,
     AccountSnapshot,
     Decision,
     DecisionCycle,
@@ -43,11 +44,17 @@ class UsageTotals:
 
 
 class DecisionRepository:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    """Scoped to one run: live trading, a backtest or an arena entrant."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], run_id: str = LIVE_RUN) -> None:
         self._sessions = sessions
+        self.run_id = run_id
 
     async def add_cycle(self, cycle: DecisionCycle, rows: Sequence[Decision]) -> list[int]:
         """Insert a cycle and its decisions in one transaction; return the ids, in order."""
+        cycle.run_id = self.run_id
+        for row in rows:
+            row.run_id = self.run_id
         async with self._sessions.begin() as session:
             session.add(cycle)
             await session.flush()  # the rows' foreign key needs the cycle first
@@ -70,11 +77,13 @@ class DecisionRepository:
                         func.coalesce(func.sum(DecisionCycle.input_tokens), 0),
                         func.coalesce(func.sum(DecisionCycle.output_tokens), 0),
                         func.coalesce(func.avg(DecisionCycle.latency_ms), 0.0),
-                    )
+                    ).where(DecisionCycle.run_id == self.run_id)
                 )
             ).one()
             costs = await session.scalars(
-                select(DecisionCycle.cost_usd).where(DecisionCycle.cost_usd != Decimal(0))
+                select(DecisionCycle.cost_usd).where(
+                    DecisionCycle.run_id == self.run_id, DecisionCycle.cost_usd != Decimal(0)
+                )
             )
             cost = sum(costs.all(), Decimal(0))
         return UsageTotals(int(cycles), int(inputs), int(outputs), cost, float(latency))
@@ -107,7 +116,12 @@ class DecisionRepository:
 
     async def page(self, filters: DecisionFilter, limit: int) -> list[Decision]:
         """Newest first; `before_id` pages backwards (keyset pagination, stable under inserts)."""
-        query = select(Decision).order_by(Decision.id.desc()).limit(limit)
+        query = (
+            select(Decision)
+            .where(Decision.run_id == self.run_id)
+            .order_by(Decision.id.desc())
+            .limit(limit)
+        )
         for condition in _decision_conditions(filters):
             query = query.where(condition)
         async with self._sessions() as session:
@@ -115,7 +129,8 @@ class DecisionRepository:
 
     async def count(self) -> int:
         async with self._sessions() as session:
-            return int(await session.scalar(select(func.count(Decision.id))) or 0)
+            query = select(func.count(Decision.id)).where(Decision.run_id == self.run_id)
+            return int(await session.scalar(query) or 0)
 
 
 def _decision_conditions(filters: DecisionFilter) -> list[Any]:
@@ -136,10 +151,14 @@ def _decision_conditions(filters: DecisionFilter) -> list[Any]:
 
 
 class ExecutionRepository:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    """Scoped to one run: live trading, a backtest or an arena entrant."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], run_id: str = LIVE_RUN) -> None:
         self._sessions = sessions
+        self.run_id = run_id
 
     async def add(self, row: TradeExecution) -> int:
+        row.run_id = self.run_id
         async with self._sessions.begin() as session:
             session.add(row)
             await session.flush()
@@ -170,7 +189,12 @@ class ExecutionRepository:
         before_id: int | None = None,
     ) -> list[TradeExecution]:
         """Newest first, keyset-paged like decisions."""
-        query = select(TradeExecution).order_by(TradeExecution.id.desc()).limit(limit)
+        query = (
+            select(TradeExecution)
+            .where(TradeExecution.run_id == self.run_id)
+            .order_by(TradeExecution.id.desc())
+            .limit(limit)
+        )
         if symbol is not None:
             query = query.where(TradeExecution.symbol == symbol)
         if status is not None:
@@ -184,7 +208,9 @@ class ExecutionRepository:
         """Every order that filled something, oldest first, as the analytics read them."""
         query = (
             select(TradeExecution)
-            .where(TradeExecution.filled_quantity != Decimal(0))
+            .where(
+                TradeExecution.run_id == self.run_id, TradeExecution.filled_quantity != Decimal(0)
+            )
             .order_by(TradeExecution.updated_at, TradeExecution.id)
         )
         async with self._sessions() as session:
@@ -206,9 +232,9 @@ class ExecutionRepository:
     async def count_by_status(self) -> dict[str, int]:
         async with self._sessions() as session:
             rows = await session.execute(
-                select(TradeExecution.status, func.count(TradeExecution.id)).group_by(
-                    TradeExecution.status
-                )
+                select(TradeExecution.status, func.count(TradeExecution.id))
+                .where(TradeExecution.run_id == self.run_id)
+                .group_by(TradeExecution.status)
             )
             return {status: int(count) for status, count in rows}
 
@@ -223,16 +249,25 @@ class ExecutionRepository:
 
 
 class SnapshotRepository:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    """Scoped to one run: live trading, a backtest or an arena entrant."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], run_id: str = LIVE_RUN) -> None:
         self._sessions = sessions
+        self.run_id = run_id
 
     async def add(self, row: AccountSnapshot) -> None:
+        row.run_id = self.run_id
         async with self._sessions.begin() as session:
             session.add(row)
 
     async def latest(self) -> AccountSnapshot | None:
         async with self._sessions() as session:
-            query = select(AccountSnapshot).order_by(AccountSnapshot.taken_at.desc()).limit(1)
+            query = (
+                select(AccountSnapshot)
+                .where(AccountSnapshot.run_id == self.run_id)
+                .order_by(AccountSnapshot.taken_at.desc())
+                .limit(1)
+            )
             return await session.scalar(query)
 
     async def equity_series(
@@ -246,6 +281,7 @@ class SnapshotRepository:
         conditions = [
             c
             for c in (
+                table.run_id == self.run_id,
                 None if since is None else table.taken_at >= since,
                 None if until is None else table.taken_at < until,
             )
@@ -284,7 +320,7 @@ class SnapshotRepository:
         async with self._sessions() as session:
             query = (
                 select(AccountSnapshot.equity)
-                .where(AccountSnapshot.taken_at >= since)
+                .where(AccountSnapshot.run_id == self.run_id, AccountSnapshot.taken_at >= since)
                 .order_by(AccountSnapshot.taken_at)
                 .limit(1)
             )

@@ -223,3 +223,20 @@ async def test_upgrade_to_decision_cycles_keeps_usage_and_cost_exact(engine: Asy
             await connection.execute(text("SELECT input_tokens, cost_usd FROM decisions"))
         ).all()
     assert [(tokens, Decimal(cost)) for tokens, cost in rows] == [(1200, Decimal("0.001"))] * 3
+
+
+async def test_runs_share_the_database_but_never_see_each_other(engine: AsyncEngine) -> None:
+    await upgrade_database(engine)
+    sessions = session_factory(engine)
+    live = DecisionRepository(sessions)
+    backtest = DecisionRepository(sessions, run_id="bt-1")
+    await add(live, decision("BTCUSDT", 1), decision("ETHUSDT", 2))
+    await backtest.add_cycle(
+        DecisionCycle(id="bt-1-c3", started_at=T0, model="rules"),
+        [decision("BTCUSDT", 3)],
+    )
+    assert await live.count() == 2
+    assert await backtest.count() == 1
+    [only] = await backtest.page(DecisionFilter(), limit=10)
+    assert (only.run_id, only.cycle_id) == ("bt-1", "bt-1-c3")
+    assert {row.run_id for row in await live.page(DecisionFilter(), limit=10)} == {"live"}

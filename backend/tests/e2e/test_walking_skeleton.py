@@ -44,8 +44,9 @@ async def poll(client: httpx.AsyncClient, path: str, ready: Any, within: float =
     deadline = time.monotonic() + within
     while True:
         body = (await client.get(path)).json()
-        if ready(body) or time.monotonic() > deadline:
+        if ready(body):
             return body
+        assert time.monotonic() < deadline, f"{path} never got ready: {body}"
         await asyncio.sleep(0.05)
 
 
@@ -73,8 +74,12 @@ async def test_every_cycle_records_one_decision_per_symbol(server_url: str) -> N
         by_cycle.setdefault(item["cycle_id"], set()).add(item["symbol"])
     # A cycle's rows are written in one transaction, so every cycle seen is complete.
     assert all(symbols == {"BTCUSDT", "ETHUSDT", "SOLUSDT"} for symbols in by_cycle.values())
+    newest_cycle = items[0]["cycle_id"]
     for item in items:
-        assert item["status"] in {"hold", "executed", "rejected", "failed"}
+        # The newest cycle may still be executing: its actions can be pending for a moment.
+        final = {"hold", "executed", "rejected", "failed"}
+        allowed = final | {"pending"} if item["cycle_id"] == newest_cycle else final
+        assert item["status"] in allowed
         assert item["model"] == "rules-v1"
         assert item["reasoning"]
         assert 0 <= item["confidence"] <= 1
