@@ -54,7 +54,7 @@ class DecisionRepository:
         """Insert a cycle and its decisions in one transaction; return the ids, in order."""
         cycle.run_id = self.run_id
         for row in rows:
-            row.run_id = self.run_id
+            row.run_id, row.cycle_id = self.run_id, cycle.id
         async with self._sessions.begin() as session:
             session.add(cycle)
             await session.flush()  # the rows' foreign key needs the cycle first
