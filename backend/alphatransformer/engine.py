@@ -24,6 +24,7 @@ from alphatransformer.agent.workflow import (
 )
 from alphatransformer.database.models import DecisionStatus
 from alphatransformer.events import EventBus, Topic
+from alphatransformer.trading.reconciliation import Reconciler
 from alphatransformer.trading.risk_gate import RiskGate
 from alphatransformer.trading.snapshots import AccountSnapshotter
 from alphatransformer.utils.clock import to_datetime
@@ -68,6 +69,7 @@ class EngineStatus:
     failed_cycles: int = 0
     last_cycle: CycleReport | None = None
     next_cycle_at: datetime | None = None
+    reconciliation: str | None = None
     outcomes: dict[str, int] = field(default_factory=dict)
 
 
@@ -78,6 +80,7 @@ class TradingEngine:
         parts: CycleParts,
         gate: RiskGate,
         snapshotter: AccountSnapshotter,
+        reconciler: Reconciler,
         bus: EventBus,
         cycle_seconds: float,
     ) -> None:
@@ -85,6 +88,7 @@ class TradingEngine:
         self._graph = build_cycle_graph(parts)
         self._gate = gate
         self._snapshotter = snapshotter
+        self._reconciler = reconciler
         self._bus = bus
         self._clock = parts.clock
         self._cycle_seconds = cycle_seconds
@@ -99,12 +103,24 @@ class TradingEngine:
         return self._status
 
     async def start(self) -> None:
-        """Start market data and the exchange, record the opening account, begin cycling."""
+        """Start market data and the exchange, reconcile, record the account, begin cycling.
+
+        Trading starts only once reconciliation succeeded; if it fails the engine stays up,
+        halted with the reason, so the API can show what is wrong.
+        """
         self._set_state(EngineState.STARTING)
         await self._parts.market.start()
         await self._parts.exchange.start()
-        await self._publish_account()
         self._status.started_at = to_datetime(self._clock.now_ms())
+        try:
+            report = await self._reconciler.run()
+        except Exception as exc:
+            logger.exception("reconciliation failed; not trading")
+            self._gate.halt(f"reconciliation failed: {exc}")
+            self._set_state(EngineState.HALTED, f"reconciliation failed: {exc}")
+            return
+        self._status.reconciliation = report.summary
+        await self._publish_account()
         self._start_loop()
 
     async def stop(self) -> None:

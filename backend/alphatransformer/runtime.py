@@ -29,6 +29,7 @@ from alphatransformer.trading.decision_executor import TradeExecutor
 from alphatransformer.trading.exchange import Exchange
 from alphatransformer.trading.order_manager import OrderManager
 from alphatransformer.trading.paper.exchange import PaperExchange
+from alphatransformer.trading.reconciliation import Reconciler
 from alphatransformer.trading.risk_gate import RiskGate
 from alphatransformer.trading.snapshots import AccountSnapshotter
 from alphatransformer.utils.clock import Clock, WallClock
@@ -112,6 +113,7 @@ async def open_runtime(
         parts=parts,
         gate=gate,
         snapshotter=AccountSnapshotter(exchange, snapshots, clock, config.environment.value),
+        reconciler=Reconciler(exchange, orders, executions, decisions, clock),
         bus=bus,
         cycle_seconds=config.agent.cycle_seconds,
     )

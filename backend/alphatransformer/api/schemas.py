@@ -49,6 +49,8 @@ class StatusResponse(BaseModel):
     cycles: int
     last_cycle: CycleSummary | None
     next_cycle_at: datetime | None
+    reconciliation: str | None
+    """What startup reconciliation found and settled."""
     market_data: list[SymbolData]
 
 

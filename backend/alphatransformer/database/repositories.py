@@ -127,6 +127,30 @@ class DecisionRepository:
         async with self._sessions() as session:
             return list((await session.scalars(query)).all())
 
+    async def pending(self) -> list[Decision]:
+        """Decisions saved but never settled: the process stopped between save and execute."""
+        query = select(Decision).where(
+            Decision.run_id == self.run_id, Decision.status == DecisionStatus.PENDING.value
+        )
+        async with self._sessions() as session:
+            return list((await session.scalars(query.order_by(Decision.id))).all())
+
+    async def latest_executed_open(self, symbol: str) -> Decision | None:
+        """The executed entry behind the position now open in `symbol` (its exit plan)."""
+        query = (
+            select(Decision)
+            .where(
+                Decision.run_id == self.run_id,
+                Decision.symbol == symbol,
+                Decision.status == DecisionStatus.EXECUTED.value,
+                Decision.action.in_(("open_long", "open_short")),
+            )
+            .order_by(Decision.id.desc())
+            .limit(1)
+        )
+        async with self._sessions() as session:
+            return await session.scalar(query)
+
     async def count(self) -> int:
         async with self._sessions() as session:
             query = select(func.count(Decision.id)).where(Decision.run_id == self.run_id)
@@ -228,6 +252,14 @@ class ExecutionRepository:
             )
             for row in rows
         ]
+
+    async def unsettled(self, final_statuses: Sequence[str]) -> list[TradeExecution]:
+        """Rows whose order may still change: everything not in `final_statuses`."""
+        query = select(TradeExecution).where(
+            TradeExecution.run_id == self.run_id, TradeExecution.status.not_in(final_statuses)
+        )
+        async with self._sessions() as session:
+            return list((await session.scalars(query.order_by(TradeExecution.id))).all())
 
     async def count_by_status(self) -> dict[str, int]:
         async with self._sessions() as session:

@@ -36,9 +36,14 @@ _SUFFIX = {
 }
 
 
-def client_order_id(decision_id: int, purpose: ExecutionPurpose) -> str:
-    """Deterministic id for the order a decision places for `purpose`; Binance allows 36 chars."""
-    return f"at-{decision_id}-{_SUFFIX[purpose]}"
+def client_order_id(decision_id: int, purpose: ExecutionPurpose, attempt: int = 0) -> str:
+    """Deterministic id for the order a decision places for `purpose`; Binance allows 36 chars.
+
+    `attempt` numbers later orders for the same purpose (a stop-loss restored after a restart),
+    so every order keeps an id of its own.
+    """
+    suffix = _SUFFIX[purpose] if attempt == 0 else f"{_SUFFIX[purpose]}{attempt}"
+    return f"at-{decision_id}-{suffix}"
 
 
 class OrderOutcomeUnknown(ExchangeError):
@@ -97,7 +102,7 @@ class OrderManager:
         try:
             await self._protect(plan, decision_id)
         except DefinitiveRejection as rejection:
-            await self._close(plan.symbol, plan.side.opposite, entry.filled_quantity, decision_id)
+            await self.close(plan.symbol, plan.side.opposite, entry.filled_quantity, decision_id)
             raise DefinitiveRejection(
                 f"stop-loss refused ({rejection}); the entry was closed again", code=rejection.code
             ) from rejection
@@ -105,7 +110,21 @@ class OrderManager:
 
     async def close_position(self, plan: OrderPlan, decision_id: int) -> OrderUpdate:
         """Cancel the position's resting protective orders, then a reduce-only market order."""
-        return await self._close(plan.symbol, plan.side, plan.quantity, decision_id)
+        return await self.close(plan.symbol, plan.side, plan.quantity, decision_id)
+
+    async def restore_stop(
+        self, symbol: str, exit_side: OrderSide, stop_price: Decimal, decision_id: int, attempt: int
+    ) -> OrderUpdate:
+        """Place a close-position stop again for a position that lost its stop-loss."""
+        request = OrderRequest(
+            symbol=symbol,
+            side=exit_side,
+            type=OrderType.STOP_MARKET,
+            client_order_id=client_order_id(decision_id, ExecutionPurpose.STOP_LOSS, attempt),
+            stop_price=stop_price,
+            close_position=True,
+        )
+        return await self._submit(_Submission(request, ExecutionPurpose.STOP_LOSS, decision_id))
 
     async def _protect(self, plan: OrderPlan, decision_id: int) -> None:
         exit_side = plan.side.opposite
@@ -126,9 +145,11 @@ class OrderManager:
             )
             await self._submit(_Submission(request, purpose, decision_id))
 
-    async def _close(
+    async def close(
         self, symbol: str, side: OrderSide, quantity: Decimal, decision_id: int
     ) -> OrderUpdate:
+        """Cancel the symbol's protective orders, then close `quantity` with a reduce-only market
+        order on `side` (the side opposite the position)."""
         await self._cancel_protection(symbol)
         request = OrderRequest(
             symbol=symbol,
@@ -144,7 +165,7 @@ class OrderManager:
         for order in await self._exchange.open_orders(symbol):
             if order.type.is_conditional and (order.close_position or order.reduce_only):
                 update = await self._exchange.cancel_order(symbol, order.client_order_id)
-                await self._record(update)
+                await self.record(update)
 
     async def _submit(self, submission: _Submission) -> OrderUpdate:
         """Write the row, send the order, and mirror the answer (or the query) into the row."""
@@ -153,11 +174,11 @@ class OrderManager:
         try:
             update = await self._exchange.place_order(request)
         except DefinitiveRejection as rejection:
-            await self._fail_row(request.client_order_id, "REJECTED", str(rejection))
+            await self.mark(request.client_order_id, "REJECTED", str(rejection))
             raise
         except AmbiguousOutcome as unknown:
             update = await self._settle_ambiguous(request, unknown)
-        await self._record(update)
+        await self.record(update)
         return update
 
     async def _settle_ambiguous(
@@ -171,20 +192,21 @@ class OrderManager:
             cause = AmbiguousOutcome(f"{cause}; query failed too: {error}")
         if found is not None:
             return found
-        await self._fail_row(request.client_order_id, UNKNOWN, str(cause))
+        await self.mark(request.client_order_id, UNKNOWN, str(cause))
         raise OrderOutcomeUnknown(f"order {request.client_order_id}: {cause}") from cause
 
     async def _consume(self) -> None:
         while True:
             update = await self._updates.get()
             try:
-                await self._record(update)
+                await self.record(update)
             except Exception:
                 logger.exception("could not record order update %s", update.client_order_id)
             finally:
                 self._updates.task_done()
 
-    async def _record(self, update: OrderUpdate) -> None:
+    async def record(self, update: OrderUpdate) -> None:
+        """Mirror what the exchange says about an order into its row."""
         found = await self._executions.update_by_client_id(
             update.client_order_id,
             exchange_order_id=update.exchange_order_id,
@@ -199,7 +221,8 @@ class OrderManager:
         if not found:
             logger.warning("order update for %s, which no row mirrors", update.client_order_id)
 
-    async def _fail_row(self, client_id: str, status: str, error: str) -> None:
+    async def mark(self, client_id: str, status: str, error: str) -> None:
+        """Settle a row with a status the exchange did not report (rejected, unknown, unsent)."""
         await self._executions.update_by_client_id(
             client_id, status=status, error=error, updated_at=to_datetime(self._clock.now_ms())
         )

@@ -57,6 +57,7 @@ async def status(runtime: RuntimeDep) -> StatusResponse:
             error=last.error,
         ),
         next_cycle_at=engine_status.next_cycle_at,
+        reconciliation=engine_status.reconciliation,
         market_data=[_symbol_data(runtime, s) for s in config.symbols],
     )
 
