@@ -5,7 +5,7 @@ Money is serialised as decimal strings, so no client sees a binary-float approxi
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict
@@ -220,65 +220,3 @@ class ControlResult(BaseModel):
     changed: bool
     state: str
     reason: str | None
-
-
-class _FromAttributes(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-
-class DrawdownOut(_FromAttributes):
-    fraction: float
-    amount: Decimal
-    peak_at: datetime
-    peak_equity: Decimal
-    trough_at: datetime
-    trough_equity: Decimal
-
-
-class EquityMetricsOut(_FromAttributes):
-    period: timedelta
-    periods: int
-    start_at: datetime | None
-    end_at: datetime | None
-    start_equity: Decimal | None
-    end_equity: Decimal | None
-    pnl: Decimal | None
-    total_return: float | None
-    max_drawdown: DrawdownOut | None
-    volatility: float | None
-    sharpe: float | None
-    sortino: float | None
-
-
-class TradeMetricsOut(_FromAttributes):
-    trades: int
-    wins: int
-    losses: int
-    win_rate: float | None
-    profit_factor: float | None
-    average_hold_time: timedelta | None
-    median_hold_time: timedelta | None
-    biggest_win: Decimal | None
-    biggest_loss: Decimal | None
-    average_net_pnl: Decimal | None
-    total_realized_pnl: Decimal
-    total_fees: Decimal
-    total_net_pnl: Decimal
-
-
-class LlmUsageOut(_FromAttributes):
-    input_tokens: int
-    output_tokens: int
-    cost_usd: Decimal
-
-
-class PerformanceOut(_FromAttributes):
-    """What the Alpha Arena leaderboard shows, and more. Durations are ISO 8601."""
-
-    equity: EquityMetricsOut
-    trades: TradeMetricsOut
-    open_trades: int
-    unmatched_exits: int
-    unrealized_pnl: Decimal
-    llm_usage: LlmUsageOut
-    pnl_after_llm_cost: Decimal | None
