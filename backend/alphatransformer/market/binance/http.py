@@ -8,24 +8,29 @@ Every request goes through `BinanceHttp.request`, which
   lost answer for GET only: a POST is never re-sent blindly, since it may have been executed;
 - turns every failure into a `BinanceError` subclass.
 
-Signed endpoints (issue 5) add their parameters and the `X-MBX-APIKEY` header to the request
-built in `_send_once`; nothing else here needs to change.
+With a `RequestSigner`, every request carries the `X-MBX-APIKEY` header and `signed=True` ones
+(USER_DATA and TRADE endpoints) get `timestamp`, `recvWindow` and a `signature` over the query
+string, made afresh for each attempt so a retry never goes out with a stale timestamp.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import json
 import math
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 from tenacity import AsyncRetrying, RetryCallState, stop_after_attempt, wait_exponential_jitter
 
 from alphatransformer.market.binance.errors import (
+    BinanceAuthError,
     BinanceConnectionError,
     BinanceError,
     BinanceIpBanned,
@@ -39,6 +44,7 @@ from alphatransformer.utils.clock import Clock, WallClock
 
 Sleep = Callable[[float], Awaitable[None]]
 Params = Mapping[str, str | int]
+ServerTime = Callable[[], int]
 
 _MINUTE_MS = 60_000
 _USED_WEIGHT_HEADER = "x-mbx-used-weight-1m"
@@ -116,6 +122,49 @@ class WeightBudget:
             self._used = 0
 
 
+def hmac_sha256_hex(secret: str, payload: str) -> str:
+    """Binance's HMAC-SHA256 signature of `payload`, as lowercase hex."""
+    return hmac.new(secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
+
+
+class RequestSigner:
+    """Signs USER_DATA and TRADE requests as Binance checks them: `timestamp` (Binance's clock,
+    from `server_now_ms`) and `recvWindow` appended to the parameters, then `signature`, last,
+    the HMAC-SHA256 of exactly the query string sent.
+
+    Keys stay inside: `repr` shows neither, so a logged signer or a traceback leaks nothing.
+    """
+
+    def __init__(
+        self, api_key: str, api_secret: str, server_now_ms: ServerTime, *, recv_window_ms: int
+    ) -> None:
+        if not api_key or not api_secret:
+            raise ValueError("a request signer needs both an API key and a secret")
+        self._api_key = api_key
+        self._api_secret = api_secret
+        self._server_now_ms = server_now_ms
+        self.recv_window_ms = recv_window_ms
+
+    def __repr__(self) -> str:
+        return f"RequestSigner(recv_window_ms={self.recv_window_ms}, keys=hidden)"
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The API key header every request of this account carries (listen-key calls need
+        nothing else)."""
+        return {"X-MBX-APIKEY": self._api_key}
+
+    def signed_query(self, params: Params | None) -> str:
+        """`params` with `recvWindow`, `timestamp` and `signature` added, as a query string."""
+        stamped = {
+            **(params or {}),
+            "recvWindow": self.recv_window_ms,
+            "timestamp": self._server_now_ms(),
+        }
+        query = urlencode(stamped)
+        return f"{query}&signature={hmac_sha256_hex(self._api_secret, query)}"
+
+
 class BinanceHttp:
     """Async HTTP client for one Binance USDⓈ-M base URL (`BinanceEndpoints.rest_url`)."""
 
@@ -128,8 +177,12 @@ class BinanceHttp:
         retry: RetryPolicy = RetryPolicy(),
         clock: Clock | None = None,
         sleep: Sleep = asyncio.sleep,
+        signer: RequestSigner | None = None,
     ) -> None:
-        self._client = httpx.AsyncClient(base_url=base_url, timeout=timeout)
+        self._client = httpx.AsyncClient(
+            base_url=base_url, timeout=timeout, headers=signer.headers if signer else None
+        )
+        self._signer = signer
         self._retry = retry
         self._sleep = sleep
         self._backoff = wait_exponential_jitter(
@@ -160,9 +213,16 @@ class BinanceHttp:
         return await self.request("GET", path, params, weight=weight)
 
     async def request(
-        self, method: str, path: str, params: Params | None = None, *, weight: int = 1
+        self,
+        method: str,
+        path: str,
+        params: Params | None = None,
+        *,
+        weight: int = 1,
+        signed: bool = False,
     ) -> Any:
-        """Send one request (with the retries that are safe for `method`) and return the JSON."""
+        """Send one request (with the retries that are safe for `method`) and return the JSON;
+        `signed` ones need the client's `RequestSigner`."""
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self._retry.attempts),
             wait=self._wait,
@@ -170,12 +230,17 @@ class BinanceHttp:
             sleep=self._sleep,
             reraise=True,
         )
-        return await retrying(self._send_once, method, path, params, weight)
+        return await retrying(self._send_once, method, path, params, weight, signed)
 
-    async def _send_once(self, method: str, path: str, params: Params | None, weight: int) -> Any:
+    async def _send_once(
+        self, method: str, path: str, params: Params | None, weight: int, signed: bool
+    ) -> Any:
         await self.budget.acquire(weight)
         try:
-            response = await self._client.request(method, path, params=params)
+            if signed:
+                response = await self._client.request(method, self._signed_target(path, params))
+            else:
+                response = await self._client.request(method, path, params=params)
         except _NOT_SENT as exc:
             raise BinanceConnectionError(None, f"{method} {path}: cannot connect: {exc!r}") from exc
         except httpx.TransportError as exc:
@@ -189,6 +254,13 @@ class BinanceHttp:
             raise MalformedMessage(
                 f"{method} {path}", f"body is not JSON: {response.text[:120]!r}"
             ) from None
+
+    def _signed_target(self, path: str, params: Params | None) -> str:
+        """`path` with its signed query: it goes out exactly as signed, so httpx must not
+        build the query again."""
+        if self._signer is None:
+            raise BinanceAuthError(None, f"{path} needs API keys, and none are set")
+        return f"{path}?{self._signer.signed_query(params)}"
 
     def _observe(self, headers: httpx.Headers) -> None:
         for name, value in headers.items():
