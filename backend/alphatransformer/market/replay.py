@@ -22,9 +22,10 @@ from itertools import groupby, pairwise
 from pathlib import Path
 
 from alphatransformer.config.schema import MarketConfig
+from alphatransformer.market.cached_market import CachedMarket
 from alphatransformer.market.history_files import KlineSequenceCheck, read_range
-from alphatransformer.market.kline_cache import InsertResult, KlineCache
-from alphatransformer.market.market_data import KlineArrays, KlineListener
+from alphatransformer.market.kline_cache import InsertResult
+from alphatransformer.market.market_data import KlineListener
 from alphatransformer.market.types import FundingInfo, Interval, Kline, OpenInterest
 from alphatransformer.utils.clock import Clock
 
@@ -37,7 +38,7 @@ TimeSeries = Sequence[tuple[int, float]]
 _DEFAULT_FUNDING_PERIOD_MS = 8 * 3_600_000
 
 
-class ReplayMarket:
+class ReplayMarket(CachedMarket):
     """`MarketData` over pre-loaded historical candles, driven by a clock (a `ManualClock` in
     backtests).
 
@@ -60,16 +61,14 @@ class ReplayMarket:
         they come from their own files; missing long ones are aggregated from the short ones.
         Every series is checked with the cache's rules now (a `ValueError` names the candle),
         and holes are filled with flat candles (see `fill_gaps`)."""
-        self._symbols = tuple(symbols)
+        intervals = (config.short_interval, config.long_interval)
+        super().__init__(symbols, intervals, config.cache_size, clock)
         self._short = config.short_interval
-        self._intervals = (config.short_interval, config.long_interval)
         self._history_candles = config.history_candles
         self._clock = clock
-        self._cache = KlineCache(self._symbols, self._intervals, config.cache_size, clock)
         self._tapes = _tapes(self._symbols, self._intervals, candles)
         self._funding = _timelines(self._symbols, funding_rates or {}, "funding_rates")
         self._open_interest = _timelines(self._symbols, open_interest or {}, "open_interest")
-        self._listeners: list[KlineListener] = []
         self._now_ms: int | None = None
 
     @classmethod
@@ -106,14 +105,6 @@ class ReplayMarket:
         )
 
     @property
-    def symbols(self) -> tuple[str, ...]:
-        return self._symbols
-
-    @property
-    def intervals(self) -> tuple[Interval, ...]:
-        return self._intervals
-
-    @property
     def is_simulated(self) -> bool:
         """False: replayed prices are real Binance prices, only not live ones."""
         return False
@@ -122,11 +113,6 @@ class ReplayMarket:
     def is_replay(self) -> bool:
         """True: the prices are historical, so every surface that shows them says so."""
         return True
-
-    @property
-    def cache(self) -> KlineCache:
-        """The cache the replay writes into, for its rejection counters."""
-        return self._cache
 
     async def start(self) -> None:
         """Load the warm-up history; the clock's owner drives the rest with `tick()`."""
@@ -178,9 +164,6 @@ class ReplayMarket:
             raise RuntimeError(f"no {symbol} candle is visible yet: load history or tick first")
         return last.close
 
-    def klines(self, symbol: str, interval: Interval, limit: int | None = None) -> list[Kline]:
-        return self._cache.klines(symbol, interval, limit)
-
     def forming(self, symbol: str, interval: Interval) -> Kline | None:
         """The long-interval candle so far, aggregated from the visible short candles of its
         bucket; None for the short interval (its inside is unknown), for a bucket with no
@@ -197,9 +180,6 @@ class ReplayMarket:
         if len(parts) == per_bucket or parts[0].open_time != bucket_open:
             return None
         return _combine(parts, interval, closed=False)
-
-    def arrays(self, symbol: str, interval: Interval) -> KlineArrays:
-        return self._cache.arrays(symbol, interval)
 
     def funding(self, symbol: str) -> FundingInfo | None:
         """The last funding rate settled by now, with the last visible close as mark and index
@@ -236,9 +216,6 @@ class ReplayMarket:
         time_ms, value = point
         return OpenInterest(symbol=symbol, open_interest=value, time=time_ms)
 
-    def last_update_ms(self, symbol: str) -> int | None:
-        return self._cache.last_update_ms(symbol)
-
     def is_fresh(self, symbol: str, max_age_ms: int) -> bool:
         """Whether the newest short candle due by the clock's now is visible: the last visible
         one ended less than one interval ago.
@@ -266,19 +243,6 @@ class ReplayMarket:
             # Every series was checked with the cache's rules up front; a rejection here is a
             # bug, and skipping the candle would quietly corrupt the backtest.
             raise RuntimeError(f"replayed candle rejected by the cache ({result}): {kline}")
-
-    def _notify(self, kline: Kline) -> None:
-        for listener in self._listeners:
-            try:
-                listener(kline)
-            except Exception:
-                # One broken consumer must not stop the replay for every other one.
-                logger.exception("market data listener %r failed on %s", listener, kline)
-
-    def _known(self, symbol: str) -> str:
-        if symbol not in self._symbols:
-            raise KeyError(f"unknown symbol {symbol!r}; the market has {', '.join(self._symbols)}")
-        return symbol
 
 
 def aggregate(klines: Sequence[Kline], to_interval: Interval) -> list[Kline]:

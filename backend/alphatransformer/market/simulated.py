@@ -19,8 +19,9 @@ from collections.abc import Sequence
 import numpy as np
 
 from alphatransformer.config.schema import MarketConfig
-from alphatransformer.market.kline_cache import InsertResult, KlineCache
-from alphatransformer.market.market_data import FloatArray, IntArray, KlineArrays, KlineListener
+from alphatransformer.market.cached_market import CachedMarket
+from alphatransformer.market.kline_cache import InsertResult
+from alphatransformer.market.market_data import FloatArray, IntArray, KlineArrays
 from alphatransformer.market.types import FundingInfo, Interval, Kline, OpenInterest
 from alphatransformer.utils.clock import Clock
 
@@ -53,7 +54,7 @@ _OPEN_INTEREST_NOTIONAL = 200_000_000.0
 _OPEN_INTEREST_HOURLY_SIGMA = 0.01
 
 
-class SimulatedMarket:
+class SimulatedMarket(CachedMarket):
     """`MarketData` over synthetic prices, for offline runs, demos, tests and backtests.
 
     `start()` generates history and ticks in the background; tests and backtests call
@@ -65,33 +66,18 @@ class SimulatedMarket:
         missing = [symbol for symbol in symbols if symbol not in start_prices]
         if missing:
             raise ValueError(f"market.simulated.start_prices has no price for {', '.join(missing)}")
-        self._symbols = tuple(symbols)
-        self._intervals = (config.short_interval, config.long_interval)
+        intervals = (config.short_interval, config.long_interval)
+        super().__init__(symbols, intervals, config.cache_size, clock)
         self._config = config
         self._clock = clock
         self._tick_ms = max(round(config.simulated.tick_seconds * 1000), 1)
-        self._cache = KlineCache(self._symbols, self._intervals, config.cache_size, clock)
         self._feeds: dict[str, _SymbolFeed] = {}
-        self._listeners: list[KlineListener] = []
         self._time_ms: int | None = None
         self._task: asyncio.Task[None] | None = None
 
     @property
-    def symbols(self) -> tuple[str, ...]:
-        return self._symbols
-
-    @property
-    def intervals(self) -> tuple[Interval, ...]:
-        return self._intervals
-
-    @property
     def is_simulated(self) -> bool:
         return True
-
-    @property
-    def cache(self) -> KlineCache:
-        """The cache the market writes into, for its rejection counters."""
-        return self._cache
 
     async def start(self) -> None:
         """Generate history unless loaded, then tick every `tick_seconds` until `stop()`."""
@@ -144,22 +130,8 @@ class SimulatedMarket:
             raise RuntimeError("the simulated market has no history yet: call load_history()")
         self._advance(now_ms, self._tick_ms, notify=True)
 
-    def add_listener(self, listener: KlineListener) -> None:
-        """Call `listener` on every live candle update: per symbol, per interval (short, then
-        long), closed candles oldest first, then the forming one."""
-        self._listeners.append(listener)
-
     def latest_price(self, symbol: str) -> float:
         return self._feed(symbol).price
-
-    def klines(self, symbol: str, interval: Interval, limit: int | None = None) -> list[Kline]:
-        return self._cache.klines(symbol, interval, limit)
-
-    def forming(self, symbol: str, interval: Interval) -> Kline | None:
-        return self._cache.forming(symbol, interval)
-
-    def arrays(self, symbol: str, interval: Interval) -> KlineArrays:
-        return self._cache.arrays(symbol, interval)
 
     def funding(self, symbol: str) -> FundingInfo | None:
         feed = self._feeds.get(self._known(symbol))
@@ -168,12 +140,6 @@ class SimulatedMarket:
     def open_interest(self, symbol: str) -> OpenInterest | None:
         feed = self._feeds.get(self._known(symbol))
         return None if feed is None else feed.open_interest
-
-    def last_update_ms(self, symbol: str) -> int | None:
-        return self._cache.last_update_ms(symbol)
-
-    def is_fresh(self, symbol: str, max_age_ms: int) -> bool:
-        return self._cache.is_fresh(symbol, max_age_ms)
 
     async def _run(self) -> None:
         tick_seconds = self._config.simulated.tick_seconds
@@ -201,19 +167,8 @@ class SimulatedMarket:
         if result is not InsertResult.ACCEPTED:
             logger.error("simulated candle rejected by the cache (%s): %s", result, kline)
             return
-        if not notify:
-            return
-        for listener in self._listeners:
-            try:
-                listener(kline)
-            except Exception:
-                # One broken consumer must not stop the feed for every other one.
-                logger.exception("market data listener %r failed on %s", listener, kline)
-
-    def _known(self, symbol: str) -> str:
-        if symbol not in self._symbols:
-            raise KeyError(f"unknown symbol {symbol!r}; the market has {', '.join(self._symbols)}")
-        return symbol
+        if notify:
+            self._notify(kline)
 
     def _feed(self, symbol: str) -> _SymbolFeed:
         feed = self._feeds.get(self._known(symbol))

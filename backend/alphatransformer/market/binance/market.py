@@ -25,8 +25,9 @@ from alphatransformer.market.binance.errors import BinanceError
 from alphatransformer.market.binance.http import BinanceHttp
 from alphatransformer.market.binance.rest import KLINES_MAX_LIMIT, BinanceMarketRest
 from alphatransformer.market.binance.streams import BinanceStreams, StreamOptions
-from alphatransformer.market.kline_cache import InsertResult, KlineCache, KlineSeries
-from alphatransformer.market.market_data import KlineArrays, KlineListener
+from alphatransformer.market.cached_market import CachedMarket
+from alphatransformer.market.kline_cache import InsertResult, KlineSeries
+from alphatransformer.market.market_data import KlineListener
 from alphatransformer.market.types import FundingInfo, Interval, Kline, OpenInterest
 from alphatransformer.utils.clock import Clock, WallClock
 
@@ -58,7 +59,7 @@ def endpoints_for(config: AppConfig) -> BinanceEndpoints:
     return config.binance.production
 
 
-class BinanceMarket:
+class BinanceMarket(CachedMarket):
     """`MarketData` from Binance USDⓈ-M: REST history, live stream updates, gap backfill."""
 
     def __init__(
@@ -74,14 +75,13 @@ class BinanceMarket:
     ) -> None:
         """`streams_url` is the WebSocket base (`BinanceEndpoints.ws_url`); `owned_http`, when
         given, is the transport under `rest`, closed by `stop()`."""
-        self._symbols = tuple(symbols)
+        intervals = (market_config.short_interval, market_config.long_interval)
+        super().__init__(symbols, intervals, market_config.cache_size, clock)
         self._short = market_config.short_interval
-        self._intervals = (market_config.short_interval, market_config.long_interval)
         self._history_candles = market_config.history_candles
         self._rest = rest
         self._options = options
         self._owned_http = owned_http
-        self._cache = KlineCache(self._symbols, self._intervals, market_config.cache_size, clock)
         self._streams = BinanceStreams(
             streams_url,
             self._symbols,
@@ -91,7 +91,6 @@ class BinanceMarket:
             on_connected=self._on_connected,
             options=options.streams,
         )
-        self._listeners: list[KlineListener] = []
         self._funding: dict[str, FundingInfo] = {}
         self._open_interest: dict[str, OpenInterest] = {}
         # Series being backfilled, with the stream events held back until the backfill is in.
@@ -123,21 +122,8 @@ class BinanceMarket:
         )
 
     @property
-    def symbols(self) -> tuple[str, ...]:
-        return self._symbols
-
-    @property
-    def intervals(self) -> tuple[Interval, ...]:
-        return self._intervals
-
-    @property
     def is_simulated(self) -> bool:
         return False
-
-    @property
-    def cache(self) -> KlineCache:
-        """The cache the market writes into, for its rejection counters."""
-        return self._cache
 
     @property
     def streams(self) -> BinanceStreams:
@@ -197,26 +183,11 @@ class BinanceMarket:
             raise RuntimeError(f"no {symbol} candle yet: start the market first")
         return kline.close
 
-    def klines(self, symbol: str, interval: Interval, limit: int | None = None) -> list[Kline]:
-        return self._cache.klines(symbol, interval, limit)
-
-    def forming(self, symbol: str, interval: Interval) -> Kline | None:
-        return self._cache.forming(symbol, interval)
-
-    def arrays(self, symbol: str, interval: Interval) -> KlineArrays:
-        return self._cache.arrays(symbol, interval)
-
     def funding(self, symbol: str) -> FundingInfo | None:
         return self._funding.get(self._known(symbol))
 
     def open_interest(self, symbol: str) -> OpenInterest | None:
         return self._open_interest.get(self._known(symbol))
-
-    def last_update_ms(self, symbol: str) -> int | None:
-        return self._cache.last_update_ms(symbol)
-
-    def is_fresh(self, symbol: str, max_age_ms: int) -> bool:
-        return self._cache.is_fresh(symbol, max_age_ms)
 
     # --- history -------------------------------------------------------------------------------
 
@@ -258,12 +229,7 @@ class BinanceMarket:
         """Insert and notify listeners when accepted; other results are counted by the cache."""
         result = self._cache.insert(kline)
         if result is InsertResult.ACCEPTED:
-            for listener in self._listeners:
-                try:
-                    listener(kline)
-                except Exception:
-                    # One broken consumer must not stop the feed for every other one.
-                    logger.exception("market data listener %r failed on %s", listener, kline)
+            self._notify(kline)
         elif result is not InsertResult.GAP and result is not InsertResult.DUPLICATE:
             logger.debug(
                 "%s %s candle rejected (%s): %s", kline.symbol, kline.interval, result, kline
@@ -352,8 +318,3 @@ class BinanceMarket:
         task = asyncio.create_task(work, name=name)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-
-    def _known(self, symbol: str) -> str:
-        if symbol not in self._symbols:
-            raise KeyError(f"unknown symbol {symbol!r}; the market has {', '.join(self._symbols)}")
-        return symbol
