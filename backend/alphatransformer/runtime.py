@@ -16,6 +16,7 @@ from alphatransformer.agent.workflow import CycleParts
 from alphatransformer.config import AppConfig
 from alphatransformer.database.engine import create_engine, session_factory
 from alphatransformer.database.migrate import upgrade_database
+from alphatransformer.database.models import LIVE_RUN
 from alphatransformer.database.repositories import (
     DecisionRepository,
     ExecutionRepository,
@@ -23,6 +24,7 @@ from alphatransformer.database.repositories import (
 )
 from alphatransformer.engine import TradingEngine
 from alphatransformer.events import EventBus
+from alphatransformer.market.binance.market import BinanceMarket
 from alphatransformer.market.market_data import MarketData
 from alphatransformer.market.simulated import SimulatedMarket
 from alphatransformer.trading.decision_executor import TradeExecutor
@@ -69,21 +71,24 @@ async def open_runtime(
     *,
     market: MarketData | None = None,
     exchange: Exchange | None = None,
+    run_id: str = LIVE_RUN,
 ) -> Runtime:
     """Migrate the database and assemble every part; nothing trades until `start()`.
 
     The keyword arguments replace what the config would build: a replayed market and its clock
     for a backtest, an arena entrant's model, a scripted model or a fake venue in tests.
+    `run_id` scopes every row written and read, so a backtest or an arena entrant shares the
+    database with live trading without either seeing the other's rows.
     """
     clock = clock or WallClock()
     database = create_engine(config.database.url, echo=config.database.echo)
     await upgrade_database(database)
     sessions = session_factory(database)
-    decisions = DecisionRepository(sessions)
+    decisions = DecisionRepository(sessions, run_id)
     decision_maker = decision_maker or build_decision_maker(config, recent_decisions=decisions.page)
-    executions = ExecutionRepository(sessions)
-    snapshots = SnapshotRepository(sessions)
-    market = market or SimulatedMarket(config.symbols, config.market, clock)
+    executions = ExecutionRepository(sessions, run_id)
+    snapshots = SnapshotRepository(sessions, run_id)
+    market = market or _market(config, clock)
     exchange = exchange or PaperExchange(config.trading.paper, market, clock)
     gate = RiskGate(config.trading.risk)
     orders = OrderManager(exchange, executions, clock)
@@ -132,3 +137,9 @@ async def open_runtime(
         bus=bus,
         engine=engine,
     )
+
+
+def _market(config: AppConfig, clock: Clock) -> MarketData:
+    if config.market.source == "binance":
+        return BinanceMarket.from_config(config, clock)
+    return SimulatedMarket(config.symbols, config.market, clock)

@@ -75,7 +75,8 @@ class SimulatedMarketConfig(Section):
 
 
 class MarketConfig(Section):
-    source: Literal["simulated"] = "simulated"
+    # simulated: offline synthetic prices; binance: live USDⓈ-M data (no key needed).
+    source: Literal["simulated", "binance"] = "simulated"
     short_interval: Interval = Interval.M3
     long_interval: Interval = Interval.H4
     history_candles: int = Field(default=120, ge=60, le=1500)
