@@ -15,8 +15,11 @@ REST (Starlette under uvicorn): `/fapi/v1/time`, `exchangeInfo`, `klines`, `prem
 WebSocket (websockets): `/market/stream?streams=a/b` (combined: `{"stream", "data"}`) and
 `/market/ws/a/b` (raw events), with `SUBSCRIBE` / `UNSUBSCRIBE` / `LIST_SUBSCRIPTIONS` frames.
 Faults: `fail_next` (any status, Binance code, `Retry-After` or raw body, e.g. broken JSON),
-`hang_next` (a lost answer), `drop_connections`, `stall` / `resume`, `send_raw`; out-of-order or
-duplicate candles are just `push_kline` calls in that order.
+`hang_next` (a lost request, or with `executed=True` a lost answer), `drop_connections`, `stall`
+/ `resume`, `send_raw`; out-of-order or duplicate candles are just `push_kline` calls in that
+order.
+Plug-ins (the trading side, `binance_trading`): `rest_routes`, `request_checks` (run before a
+handler, e.g. signature checks) and `ws_routes` (WebSocket paths beside `/market`).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import json
 import random
 import socket
 from collections import Counter, deque
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -59,6 +62,8 @@ _WAIT_LIMIT_S = 5.0
 
 _T = TypeVar("_T")
 _Handler = Callable[[QueryParams], Any]
+_RequestCheck = Callable[[Request], None]
+_WsHandler = Callable[[ServerConnection], Awaitable[None]]
 _METHODS = ["GET", "POST", "PUT", "DELETE"]
 
 _DEFAULT_ERRORS: dict[int, tuple[int, str]] = {
@@ -201,6 +206,7 @@ class _Fault:
     headers: dict[str, str]
     path: str | None
     hang: bool = False
+    executed: bool = False
 
 
 @dataclass(eq=False, slots=True)
@@ -238,6 +244,11 @@ class FakeBinance:
         }
         """Handlers by (method, path): each takes the query and returns the JSON payload or
         raises `BinanceApiError`. Other routes answer 404 (faults still apply to them)."""
+        self.request_checks: list[_RequestCheck] = []
+        """Run on every REST request before its handler (raw query and headers at hand, e.g. to
+        check a signature); each raises `BinanceApiError` to refuse the request."""
+        self.ws_routes: dict[str, _WsHandler] = {}
+        """WebSocket handlers by path (e.g. `/private/ws`), served beside the market routes."""
         self.requests: Counter[str] = Counter()
         """REST calls per path, faulted ones included."""
         self.extra_headers: dict[str, str] = {}
@@ -274,7 +285,7 @@ class FakeBinance:
     async def start(self) -> None:
         self._http = await _LoopbackHttpServer.start(self._rest_app())
         self._ws = await serve(
-            self._serve_websocket, "127.0.0.1", 0, process_request=_route, ping_interval=None
+            self._serve_websocket, "127.0.0.1", 0, process_request=self._route, ping_interval=None
         )
 
     async def stop(self) -> None:
@@ -324,10 +335,11 @@ class FakeBinance:
         headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
         self._faults.extend(_Fault(status, body, headers, path) for _ in range(count))
 
-    def hang_next(self, count: int = 1, *, path: str | None = None) -> None:
+    def hang_next(self, count: int = 1, *, path: str | None = None, executed: bool = False) -> None:
         """Never answer the next `count` REST calls (until the fake stops): the client's read
-        timeout fires, as when an answer is lost."""
-        fault = _Fault(503, "", {}, path, hang=True)
+        timeout fires. By default the request is lost before it does anything; with `executed`
+        it takes effect first and only the answer is lost (an order placed nonetheless)."""
+        fault = _Fault(503, "", {}, path, hang=True, executed=executed)
         self._faults.extend(fault for _ in range(count))
 
     # --- REST -----------------------------------------------------------------------------------
@@ -339,14 +351,22 @@ class FakeBinance:
         path = request.url.path
         self.requests[path] += 1
         fault = self._take_fault(path)
-        if fault is None:
-            handler = self.rest_routes.get((request.method, path))
-            response = _answer(handler, request.query_params)
-        else:
+        if fault is None or fault.executed:
+            response = self._handle(request)
+        if fault is not None:
             response = await self._fault_response(fault)
         response.headers["X-MBX-USED-WEIGHT-1M"] = str(self._charge_weight())
         response.headers.update(self.extra_headers)
         return response
+
+    def _handle(self, request: Request) -> Response:
+        try:
+            for check in self.request_checks:
+                check(request)
+        except BinanceApiError as error:
+            return _error_response(error)
+        handler = self.rest_routes.get((request.method, request.url.path))
+        return _answer(handler, request.query_params)
 
     def _take_fault(self, path: str) -> _Fault | None:
         fault = next((f for f in self._faults if f.path in (None, path)), None)
@@ -475,7 +495,20 @@ class FakeBinance:
         pongs = [await _ping(s.connection, pong_wait) for s in list(self._subscribers)]
         return sum(pongs)
 
+    def _route(self, connection: ServerConnection, request: WsRequest) -> WsResponse | None:
+        """Refuse the handshake (404) outside the market routes and the plugged-in ones, as
+        Binance does."""
+        path = urlsplit(request.path).path
+        if _is_market_path(path) or path in self.ws_routes:
+            return None
+        return connection.respond(HTTPStatus.NOT_FOUND, "Not Found\n")
+
     async def _serve_websocket(self, connection: ServerConnection) -> None:
+        path = urlsplit(connection.request.path if connection.request else "").path
+        plugged = self.ws_routes.get(path)
+        if plugged is not None:
+            await plugged(connection)
+            return
         subscriber = _subscriber_for(connection)
         self.ws_connections_accepted += 1
         async with self._changing_subscriptions():
@@ -566,10 +599,15 @@ def _answer(handler: _Handler | None, query: QueryParams) -> Response:
     if handler is None:
         return Response("Not Found", 404, media_type="text/plain")
     try:
-        status, payload = 200, handler(query)
+        payload = handler(query)
     except BinanceApiError as error:
-        status, payload = error.status, {"code": error.code, "msg": error.msg}
-    return Response(json.dumps(payload), status, media_type="application/json")
+        return _error_response(error)
+    return Response(json.dumps(payload), 200, media_type="application/json")
+
+
+def _error_response(error: BinanceApiError) -> Response:
+    body = json.dumps({"code": error.code, "msg": error.msg})
+    return Response(body, error.status, media_type="application/json")
 
 
 def _parse(kind: Callable[[str], _T], value: str | None, code: int, msg: str) -> _T:
@@ -604,12 +642,8 @@ def _known(table: dict[str, dict[str, Any]], symbol: str) -> dict[str, Any]:
     return table[symbol]
 
 
-def _route(connection: ServerConnection, request: WsRequest) -> WsResponse | None:
-    """Refuse the handshake (404) outside the market routes, as Binance does."""
-    path = urlsplit(request.path).path
-    if path == "/market/stream" or path == "/market/ws" or path.startswith("/market/ws/"):
-        return None
-    return connection.respond(HTTPStatus.NOT_FOUND, "Not Found\n")
+def _is_market_path(path: str) -> bool:
+    return path == "/market/stream" or path == "/market/ws" or path.startswith("/market/ws/")
 
 
 def _subscriber_for(connection: ServerConnection) -> _Subscriber:
