@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from alphatransformer.agent.decision_maker import DecisionMaker
 from alphatransformer.agent.llm_factory import build_decision_maker
 from alphatransformer.agent.workflow import CycleParts
-from alphatransformer.config import AppConfig
+from alphatransformer.config import AppConfig, Environment
 from alphatransformer.database.engine import create_engine, session_factory
 from alphatransformer.database.migrate import upgrade_database
 from alphatransformer.database.models import LIVE_RUN
@@ -24,9 +24,10 @@ from alphatransformer.database.repositories import (
 )
 from alphatransformer.engine import TradingEngine
 from alphatransformer.events import EventBus
-from alphatransformer.market.binance.market import BinanceMarket
+from alphatransformer.market.binance.market import BinanceMarket, endpoints_for
 from alphatransformer.market.market_data import MarketData
 from alphatransformer.market.simulated import SimulatedMarket
+from alphatransformer.trading.binance.exchange import BinanceExchange
 from alphatransformer.trading.decision_executor import TradeExecutor
 from alphatransformer.trading.exchange import Exchange
 from alphatransformer.trading.order_manager import OrderManager
@@ -89,7 +90,7 @@ async def open_runtime(
     executions = ExecutionRepository(sessions, run_id)
     snapshots = SnapshotRepository(sessions, run_id)
     market = market or _market(config, clock)
-    exchange = exchange or PaperExchange(config.trading.paper, market, clock)
+    exchange = exchange or _exchange(config, market, clock)
     gate = RiskGate(config.trading.risk)
     orders = OrderManager(exchange, executions, clock)
     executor = TradeExecutor(
@@ -143,3 +144,11 @@ def _market(config: AppConfig, clock: Clock) -> MarketData:
     if config.market.source == "binance":
         return BinanceMarket.from_config(config, clock)
     return SimulatedMarket(config.symbols, config.market, clock)
+
+
+def _exchange(config: AppConfig, market: MarketData, clock: Clock) -> Exchange:
+    """Paper fills in process; testnet and production send real orders to Binance."""
+    if config.environment is Environment.PAPER:
+        return PaperExchange(config.trading.paper, market, clock)
+    name = f"binance-{config.environment.value}"
+    return BinanceExchange(config.binance, endpoints_for(config), name=name, clock=clock)

@@ -235,6 +235,11 @@ class AppConfig(Section):
                 "environment 'production' trades real money and refuses to start without "
                 "binance.api_key and binance.api_secret"
             )
+        if self.environment is Environment.TESTNET and not self.binance.has_keys:
+            raise ValueError(
+                "environment 'testnet' places orders on Binance's testnet and needs "
+                "binance.api_key and binance.api_secret (testnet keys)"
+            )
         if self.environment is not Environment.PAPER and self.is_simulated_market:
             raise ValueError(
                 f"environment '{self.environment.value}' sends real orders and needs a live "

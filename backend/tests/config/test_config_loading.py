@@ -141,9 +141,23 @@ def test_production_without_keys_refuses_to_start(tmp_path: Path) -> None:
 
 
 def test_real_orders_need_a_live_market(tmp_path: Path) -> None:
-    path = write(tmp_path, "environment: testnet\n")
+    path = write(tmp_path, "environment: testnet\nbinance:\n  api_key: k\n  api_secret: s\n")
     with pytest.raises(ConfigError, match="needs a live market source"):
         load(path)
+
+
+def test_testnet_needs_keys_and_a_live_market(tmp_path: Path) -> None:
+    path = write(tmp_path, "environment: testnet\nmarket:\n  source: binance\n")
+    with pytest.raises(ConfigError, match=r"testnet.*binance\.api_key"):
+        load(path)
+    keyed = write(
+        tmp_path,
+        "environment: testnet\nmarket:\n  source: binance\n"
+        "binance:\n  api_key: ${K}\n  api_secret: ${S}\n",
+    )
+    config = load(keyed, K="test-key", S="test-secret")
+    assert config.environment is Environment.TESTNET
+    assert config.binance.has_keys
 
 
 def test_simulated_market_needs_start_prices_for_every_symbol(tmp_path: Path) -> None:
