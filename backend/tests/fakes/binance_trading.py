@@ -170,6 +170,8 @@ class FakeBinanceTrading:
         self._listen_key: str | None = None
         self.user_streams_opened = 0
         """Private connections accepted so far (reconnects included)."""
+        self.user_events_lost = False
+        """While set, user-data events are dropped, as a client that died would never get them."""
         self._listeners: set[_Listener] = set()
         self._listeners_changed = asyncio.Condition()
         self._filters = parse_exchange_info(fake.exchange_info)
@@ -813,6 +815,8 @@ class FakeBinanceTrading:
             self._listeners_changed.notify_all()
 
     def _push(self, event: dict[str, Any]) -> None:
+        if self.user_events_lost:
+            return
         for listener in list(self._listeners):
             listener.offer(event)
 
