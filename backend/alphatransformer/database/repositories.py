@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -87,6 +88,14 @@ class DecisionRepository:
             )
             cost = sum(costs.all(), Decimal(0))
         return UsageTotals(int(cycles), int(inputs), int(outputs), cost, float(latency))
+
+    async def last_cycle_started(self) -> datetime | None:
+        """When the newest cycle started: usage totals change only when this does."""
+        query = select(func.max(DecisionCycle.started_at)).where(
+            DecisionCycle.run_id == self.run_id
+        )
+        async with self._sessions() as session:
+            return await session.scalar(query)
 
     async def cycle(self, cycle_id: str) -> DecisionCycle | None:
         async with self._sessions() as session:
@@ -261,6 +270,15 @@ class ExecutionRepository:
         async with self._sessions() as session:
             return list((await session.scalars(query.order_by(TradeExecution.id))).all())
 
+    async def last_change(self) -> tuple[int, datetime | None]:
+        """Row count and newest update time: fills can only change when these do."""
+        query = select(func.count(TradeExecution.id), func.max(TradeExecution.updated_at)).where(
+            TradeExecution.run_id == self.run_id
+        )
+        async with self._sessions() as session:
+            count, newest = (await session.execute(query)).one()
+        return int(count), newest
+
     async def count_by_status(self) -> dict[str, int]:
         async with self._sessions() as session:
             rows = await session.execute(
@@ -304,48 +322,35 @@ class SnapshotRepository:
 
     async def equity_series(
         self, since: datetime | None, until: datetime | None, max_points: int
-    ) -> tuple[int, list[tuple[datetime, Decimal, Decimal, Decimal]]]:
-        """Snapshots in the range, thinned in SQL to every n-th row (first and last kept).
+    ) -> tuple[int, list[EquityRow]]:
+        """Snapshots in the range, thinned in SQL to about `max_points` (first and last kept).
 
+        Thinning is by time: the last snapshot at or before each of evenly spaced instants,
+        each found by an index seek, so a year of one-minute snapshots costs milliseconds.
         Returns the range's total row count and the kept rows, oldest first.
         """
         table = AccountSnapshot
-        conditions = [
-            c
-            for c in (
-                table.run_id == self.run_id,
-                None if since is None else table.taken_at >= since,
-                None if until is None else table.taken_at < until,
-            )
-            if c is not None
-        ]
+        conditions = [table.run_id == self.run_id]
+        if since is not None:
+            conditions.append(table.taken_at >= since)
+        if until is not None:
+            conditions.append(table.taken_at < until)
+        columns = (table.taken_at, table.equity, table.wallet_balance, table.unrealized_pnl)
         async with self._sessions() as session:
-            total = int(await session.scalar(select(func.count(table.id)).where(*conditions)) or 0)
-            # Every step-th row from the first lands at most max_points - 1 rows, plus the last.
-            step = max(1, -(-(total - 1) // (max_points - 1)))
-            numbered = (
-                select(
-                    table.taken_at,
-                    table.equity,
-                    table.wallet_balance,
-                    table.unrealized_pnl,
-                    func.row_number().over(order_by=table.taken_at).label("n"),
-                )
-                .where(*conditions)
-                .subquery()
-            )
-            query = (
-                select(
-                    numbered.c.taken_at,
-                    numbered.c.equity,
-                    numbered.c.wallet_balance,
-                    numbered.c.unrealized_pnl,
-                )
-                .where(((numbered.c.n - 1) % step == 0) | (numbered.c.n == total))
-                .order_by(numbered.c.n)
-            )
+            span = select(func.count(table.id), func.min(table.taken_at), func.max(table.taken_at))
+            total, first, last = (await session.execute(span.where(*conditions))).one()
+            query = select(*columns).where(*conditions).order_by(table.taken_at)
+            if total > max_points:
+                instants = _instants(first, last, max_points)
+                query = query.where(table.id.in_(_last_at_or_before(instants, conditions)))
             rows = (await session.execute(query)).all()
-        return total, [tuple(row) for row in rows]
+        return int(total), [(t, e, w, u) for t, e, w, u in rows]
+
+    async def last_id(self) -> int | None:
+        """The newest snapshot's id: the equity curve changes only when this does."""
+        query = select(func.max(AccountSnapshot.id)).where(AccountSnapshot.run_id == self.run_id)
+        async with self._sessions() as session:
+            return await session.scalar(query)
 
     async def first_equity_since(self, since: datetime) -> Decimal | None:
         """Equity of the first snapshot at or after `since` (the day's opening equity)."""
@@ -357,3 +362,38 @@ class SnapshotRepository:
                 .limit(1)
             )
             return await session.scalar(query)
+
+
+EquityRow = tuple[datetime, Decimal, Decimal, Decimal]
+
+# How SQLAlchemy stores datetimes in SQLite text columns; instants must compare the same way.
+_SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"
+
+
+def _instants(first: Any, last: Any, count: int) -> list[str]:
+    """`count` evenly spaced instants from `first` to `last`, both included, as stored text."""
+    start, end = _naive(first), _naive(last)
+    step = (end - start) / (count - 1)
+    return [(start + step * i).strftime(_SQLITE_TIME) for i in range(count - 1)] + [
+        end.strftime(_SQLITE_TIME)
+    ]
+
+
+def _naive(moment: Any) -> datetime:
+    value = moment if isinstance(moment, datetime) else datetime.fromisoformat(str(moment))
+    return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+
+
+def _last_at_or_before(instants: list[str], conditions: list[Any]) -> Any:
+    """Ids of the newest snapshot at or before each instant (SQLite's json_each lists them)."""
+    table = AccountSnapshot
+    moments = func.json_each(json.dumps(instants)).table_valued("value").alias("moments")
+    newest = (
+        select(table.id)
+        .where(*conditions, table.taken_at <= moments.c.value)
+        .order_by(table.taken_at.desc())
+        .limit(1)
+        .correlate(moments)
+        .scalar_subquery()
+    )
+    return select(newest).select_from(moments)

@@ -350,8 +350,10 @@ async def test_beyond_loopback_every_endpoint_and_stream_needs_the_token(exposed
 
 
 async def test_performance_reports_trades_risk_and_model_usage(api: Api) -> None:
+    before = (await api.client.get("/api/performance")).json()
+    assert (before["trades"]["trades"], before["open_trades"]) == (0, 1)  # the long is open
     await api.client.post("/api/agent/stop", params={"close_positions": "true"}, headers=AUTH)
-    report = (await api.client.get("/api/performance")).json()
+    report = (await api.client.get("/api/performance")).json()  # not a stale cached report
     trades = report["trades"]
     assert trades["trades"] == 1  # the scripted long, closed by the operator
     assert trades["wins"] + trades["losses"] == 1
