@@ -337,12 +337,17 @@ class SnapshotRepository:
             conditions.append(table.taken_at < until)
         columns = (table.taken_at, table.equity, table.wallet_balance, table.unrealized_pnl)
         async with self._sessions() as session:
-            span = select(func.count(table.id), func.min(table.taken_at), func.max(table.taken_at))
-            total, first, last = (await session.execute(span.where(*conditions))).one()
+            total = await session.scalar(select(func.count()).where(*conditions)) or 0
             query = select(*columns).where(*conditions).order_by(table.taken_at)
             if total > max_points:
+                # Two seeks: SQLite answers min() and max() from the index only one at a time.
+                oldest = query.with_only_columns(table.taken_at)
+                first = await session.scalar(oldest.limit(1))
+                last = await session.scalar(
+                    oldest.order_by(None).order_by(table.taken_at.desc()).limit(1)
+                )
                 instants = _instants(first, last, max_points)
-                query = query.where(table.id.in_(_last_at_or_before(instants, conditions)))
+                query = query.where(table.id.in_(_last_at_or_before(instants, self.run_id)))
             rows = (await session.execute(query)).all()
         return int(total), [(t, e, w, u) for t, e, w, u in rows]
 
@@ -384,13 +389,18 @@ def _naive(moment: Any) -> datetime:
     return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
 
 
-def _last_at_or_before(instants: list[str], conditions: list[Any]) -> Any:
-    """Ids of the newest snapshot at or before each instant (SQLite's json_each lists them)."""
+def _last_at_or_before(instants: list[str], run_id: str) -> Any:
+    """Ids of the newest snapshot at or before each instant (SQLite's json_each lists them).
+
+    Only the run and the instant bound the seek: the instants lie between the range's first
+    and last snapshots, so the answer is inside the range anyway, and a second bound would make
+    SQLite scan forward from it instead of stepping back once from the instant.
+    """
     table = AccountSnapshot
     moments = func.json_each(json.dumps(instants)).table_valued("value").alias("moments")
     newest = (
         select(table.id)
-        .where(*conditions, table.taken_at <= moments.c.value)
+        .where(table.run_id == run_id, table.taken_at <= moments.c.value)
         .order_by(table.taken_at.desc())
         .limit(1)
         .correlate(moments)
