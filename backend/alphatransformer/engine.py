@@ -67,6 +67,7 @@ class EngineStatus:
     started_at: datetime | None = None
     cycles: int = 0
     failed_cycles: int = 0
+    missed_cycles: int = 0
     last_cycle: CycleReport | None = None
     next_cycle_at: datetime | None = None
     reconciliation: str | None = None
@@ -208,13 +209,26 @@ class TradingEngine:
         self._status.next_cycle_at = None
 
     async def _loop(self) -> None:
+        cycle_ms = max(int(self._cycle_seconds * 1000), 1)
         while not self._pause_requested.is_set():
-            next_ms = self._clock.now_ms() + int(self._cycle_seconds * 1000)
+            next_ms = self._clock.now_ms() + cycle_ms
             await self.run_cycle()
+            next_ms = self._skip_missed_slots(next_ms, cycle_ms)
             self._status.next_cycle_at = to_datetime(next_ms)
             delay = max(0.0, (next_ms - self._clock.now_ms()) / 1000)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._pause_requested.wait(), timeout=delay)
+
+    def _skip_missed_slots(self, next_ms: int, cycle_ms: int) -> int:
+        """A cycle that overran its slot is reported, and the next one waits for the next slot
+        of the schedule, so cycles never overlap and never pile up."""
+        late_ms = self._clock.now_ms() - next_ms
+        if late_ms <= 0:
+            return next_ms
+        missed = late_ms // cycle_ms + 1
+        self._status.missed_cycles += missed
+        logger.warning("the cycle overran its %d ms slot; %d cycle(s) skipped", cycle_ms, missed)
+        return next_ms + missed * cycle_ms
 
     async def _publish_cycle(self, cycle_id: str) -> None:
         rows = await self._parts.decisions.for_cycle(cycle_id)

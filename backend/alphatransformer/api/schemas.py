@@ -47,6 +47,7 @@ class StatusResponse(BaseModel):
     uptime_seconds: float | None
     cycle_seconds: float
     cycles: int
+    missed_cycles: int
     last_cycle: CycleSummary | None
     next_cycle_at: datetime | None
     reconciliation: str | None

@@ -33,6 +33,8 @@ class OneLongThenHold:
     def __init__(self) -> None:
         self.calls = 0
         self.delay = 0.0
+        self.active = 0
+        self.most_active = 0
 
     @property
     def model_name(self) -> str:
@@ -40,7 +42,12 @@ class OneLongThenHold:
 
     async def decide(self, request: DecisionRequest) -> ModelAnswer:
         self.calls += 1
-        await asyncio.sleep(self.delay)
+        self.active += 1
+        self.most_active = max(self.most_active, self.active)
+        try:
+            await asyncio.sleep(self.delay)
+        finally:
+            self.active -= 1
         if self.calls > 1:
             return ModelAnswer(decisions=[], model="scripted", input_tokens=10, output_tokens=2)
         price = request.market.latest_price("BTCUSDT")
@@ -366,3 +373,12 @@ async def test_performance_reports_trades_risk_and_model_usage(api: Api) -> None
     equity = report["equity"]
     assert equity["start_equity"] == "10000.00000000"
     assert -0.01 < equity["total_return"] < 0.01
+
+
+async def test_slow_cycles_never_overlap_and_missed_slots_are_reported(api: Api) -> None:
+    api.model.delay = 0.7  # each cycle overruns its 0.3 s slot
+    status = await api.wait_for("/api/status", lambda b: b["missed_cycles"] >= 2)
+    assert api.model.most_active == 1
+    assert status["state"] == "running"
+    metrics = (await api.client.get("/metrics")).text
+    assert "alphatransformer_cycles_missed_total" in metrics

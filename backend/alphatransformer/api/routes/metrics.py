@@ -43,6 +43,11 @@ class _Snapshot(Collector):
         yield CounterMetricFamily(
             "alphatransformer_cycles_failed", "Cycles that raised.", status.failed_cycles
         )
+        yield CounterMetricFamily(
+            "alphatransformer_cycles_missed",
+            "Scheduled cycles skipped because the one before overran.",
+            status.missed_cycles,
+        )
         decisions = CounterMetricFamily(
             "alphatransformer_decisions",
             "Decisions since start, by action and final status.",

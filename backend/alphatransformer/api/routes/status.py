@@ -43,6 +43,7 @@ async def status(runtime: RuntimeDep) -> StatusResponse:
         uptime_seconds=None if started is None else (now - started).total_seconds(),
         cycle_seconds=config.agent.cycle_seconds,
         cycles=engine_status.cycles,
+        missed_cycles=engine_status.missed_cycles,
         last_cycle=None
         if last is None
         else CycleSummary(
