@@ -7,7 +7,9 @@ exchange's own account, never by re-sending anything:
 2. decisions still `pending`: settled from the orders they placed (`executed` when the entry
    filled), or `failed` as interrupted when they placed none (old decisions are never replayed);
 3. open positions without a stop-loss: the stop of the decision that opened them is placed again,
-   or, when the price is already past it, the position is closed at market.
+   or, when the price is already past it, the position is closed at market;
+4. protective orders left resting for a position that is gone: cancelled, so they can not open
+   a new position later (Binance keeps a close-position stop after the position closed).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ class ReconciliationReport:
     settled_decisions: list[int] = field(default_factory=list)
     interrupted_decisions: list[int] = field(default_factory=list)
     restored_stops: list[str] = field(default_factory=list)
+    cancelled_orphans: list[str] = field(default_factory=list)
     closed_positions: list[str] = field(default_factory=list)
     unexplained_positions: list[str] = field(default_factory=list)
 
@@ -49,6 +52,7 @@ class ReconciliationReport:
             f"{len(self.settled_decisions)} pending decisions settled",
             f"{len(self.interrupted_decisions)} interrupted",
             f"{len(self.restored_stops)} stops restored",
+            f"{len(self.cancelled_orphans)} orphan protective orders cancelled",
             f"{len(self.closed_positions)} unprotectable positions closed",
         ]
         if self.unexplained_positions:
@@ -107,6 +111,14 @@ class Reconciler:
 
     async def _protect_positions(self, report: ReconciliationReport) -> None:
         account = await self._exchange.account()
+        held = {position.symbol for position in account.positions}
+        for order in await self._exchange.open_orders():
+            protective = order.type.is_conditional and (order.close_position or order.reduce_only)
+            if protective and order.symbol not in held:
+                await self._orders.record(
+                    await self._exchange.cancel_order(order.symbol, order.client_order_id)
+                )
+                report.cancelled_orphans.append(order.client_order_id)
         for position in account.positions:
             if await self._has_stop(position.symbol):
                 continue

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from trading.binance.venue import binance_venue
 from trading.fake_market import DAY_START_MS, HOUR_MS, FakeMarket
 
 from alphatransformer.config.schema import PaperExchangeConfig
@@ -178,3 +179,45 @@ async def test_a_position_no_decision_explains_is_reported_and_left_alone(desk: 
     assert report.unexplained_positions == ["BTCUSDT"]
     assert len((await desk.exchange.account()).positions) == 1
     assert "positions with no decision: BTCUSDT" in report.summary
+
+
+async def test_a_stop_left_for_a_closed_position_is_cancelled(tmp_path: Path) -> None:
+    # Binance keeps a close-position stop after the position is gone (the paper venue expires
+    # it), so this runs against the fake Binance.
+    async with binance_venue() as venue:
+        exchange = venue.exchange
+        entry = OrderRequest("BTCUSDT", OrderSide.BUY, OrderType.MARKET, "entry", D("0.010"))
+        await exchange.place_order(entry)
+        await exchange.place_order(
+            OrderRequest(
+                "BTCUSDT",
+                OrderSide.SELL,
+                OrderType.STOP_MARKET,
+                "stop",
+                stop_price=D("45000"),
+                close_position=True,
+            )
+        )
+        await exchange.place_order(
+            OrderRequest(
+                "BTCUSDT", OrderSide.SELL, OrderType.MARKET, "flat", D("0.010"), reduce_only=True
+            )
+        )
+        assert [o.client_order_id for o in await exchange.open_orders("BTCUSDT")] == ["stop"]
+        database = create_engine(f"sqlite+aiosqlite:///{tmp_path}/orphans.db")
+        await upgrade_database(database)
+        sessions = session_factory(database)
+        executions = ExecutionRepository(sessions)
+        reconciler = Reconciler(
+            exchange,
+            OrderManager(exchange, executions, venue.server_clock),
+            executions,
+            DecisionRepository(sessions),
+            venue.server_clock,
+        )
+
+        report = await reconciler.run()
+
+        assert report.cancelled_orphans == ["stop"]
+        assert await exchange.open_orders("BTCUSDT") == []
+        await database.dispose()
