@@ -121,7 +121,7 @@ class TradingEngine:
             self._set_state(EngineState.HALTED, f"reconciliation failed: {exc}")
             return
         self._status.reconciliation = report.summary
-        await self._publish_account()
+        await self.account_changed()
         self._start_loop()
 
     async def stop(self) -> None:
@@ -236,9 +236,11 @@ class TradingEngine:
             key = f"{row.action}:{row.status}"
             self._status.outcomes[key] = self._status.outcomes.get(key, 0) + 1
         self._bus.publish(Topic.DECISIONS, rows)
-        await self._publish_account()
+        await self.account_changed()
 
-    async def _publish_account(self) -> None:
+    async def account_changed(self) -> None:
+        """Snapshot the account and push it to the streams: after every cycle, at start, and
+        after each fill between cycles."""
         account = await self._snapshotter.take()
         self._bus.publish(Topic.ACCOUNT, account)
         self._bus.publish(Topic.POSITIONS, account.positions)

@@ -123,6 +123,7 @@ async def open_runtime(
         bus=bus,
         cycle_seconds=config.agent.cycle_seconds,
     )
+    orders.add_fill_listener(engine.account_changed)
     return Runtime(
         config=config,
         clock=clock,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -64,6 +65,12 @@ class OrderManager:
         self._clock = clock
         self._updates: asyncio.Queue[OrderUpdate] = asyncio.Queue()
         self._consumer: asyncio.Task[None] | None = None
+        self._fill_listeners: list[Callable[[], Awaitable[None]]] = []
+
+    def add_fill_listener(self, listener: Callable[[], Awaitable[None]]) -> None:
+        """Await `listener` after every fill the exchange reports (a stop hit, a take-profit),
+        so the account snapshot and the streams follow fills, not just cycles."""
+        self._fill_listeners.append(listener)
 
     async def start(self) -> None:
         """Follow order updates (fills of resting stop-loss and take-profit orders included)."""
@@ -200,6 +207,9 @@ class OrderManager:
             update = await self._updates.get()
             try:
                 await self.record(update)
+                if update.filled_quantity > 0:
+                    for listener in self._fill_listeners:
+                        await listener()
             except Exception:
                 logger.exception("could not record order update %s", update.client_order_id)
             finally:

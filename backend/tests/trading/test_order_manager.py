@@ -166,3 +166,15 @@ async def test_the_same_decision_can_not_place_its_entry_twice(desk: Desk) -> No
     with pytest.raises(Exception, match="UNIQUE constraint failed"):
         await desk.orders.open_position(long_plan(), decision_id=n)
     assert desk.exchange.sent == [f"at-{n}-en", f"at-{n}-sl", f"at-{n}-tp"]
+
+
+async def test_fills_reported_by_the_exchange_notify_the_fill_listeners(desk: Desk) -> None:
+    fills: list[int] = []
+
+    async def on_fill() -> None:
+        fills.append(len(fills))
+
+    desk.orders.add_fill_listener(on_fill)
+    await desk.orders.open_position(long_plan(), decision_id=await desk.decision())
+    await desk.orders.stop()  # drains the update queue
+    assert len(fills) == 1  # the entry filled; the resting stop and target did not
