@@ -1,0 +1,180 @@
+"""A run's results, read back from the database, and the report folder written from them.
+
+The numbers are `trading/performance.py`'s, computed from the run's rows exactly as
+`/api/performance` computes them, so a backtest, an arena entrant and the live agent are
+measured by one yardstick. The folder holds:
+
+- `trades.csv`: the closed trades, one row per round trip, in the order they closed; its SHA-256
+  is in `report.json`, the determinism check (a rerun must reproduce it byte for byte);
+- `equity.png`: the equity curve over the drawdown from its running peak;
+- `report.json`: the period and settings, the performance, model usage and cost.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from pydantic import TypeAdapter
+
+from alphatransformer.database.repositories import (
+    DecisionRepository,
+    ExecutionRepository,
+    SnapshotRepository,
+    UsageTotals,
+)
+from alphatransformer.trading.performance import (
+    ClosedTrade,
+    EquityPoint,
+    LlmUsage,
+    Performance,
+    closed_trades,
+    performance,
+)
+
+TRADES_FILE = "trades.csv"
+PLOT_FILE = "equity.png"
+REPORT_FILE = "report.json"
+
+TRADE_COLUMNS = (
+    "symbol",
+    "side",
+    "opened_at",
+    "closed_at",
+    "quantity",
+    "entry_price",
+    "exit_price",
+    "gross_pnl",
+    "fees",
+    "net_pnl",
+    "hold_seconds",
+)
+
+_EVERY_SNAPSHOT = 2**62
+"""`equity_series` thins to at most this many points: a backtest's curve is read whole."""
+
+_PERFORMANCE = TypeAdapter(Performance)
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    """Everything measured about one run."""
+
+    performance: Performance
+    equity: list[EquityPoint]
+    trades: list[ClosedTrade]
+    usage: UsageTotals
+
+
+async def load_run(
+    decisions: DecisionRepository, executions: ExecutionRepository, snapshots: SnapshotRepository
+) -> RunRecord:
+    """The run's performance from its rows: the whole equity curve, every fill, model usage;
+    unrealized PnL as of the last snapshot (the account at the run's end)."""
+    _, series = await snapshots.equity_series(None, None, _EVERY_SNAPSHOT)
+    fills = await executions.fills()
+    usage = await decisions.usage_totals()
+    unrealized = series[-1][3] if series else Decimal(0)
+    equity = [(time, value) for time, value, _, _ in series]
+    report = performance(
+        equity,
+        fills,
+        unrealized,
+        LlmUsage(usage.input_tokens, usage.output_tokens, usage.cost_usd),
+    )
+    return RunRecord(report, equity, closed_trades(fills), usage)
+
+
+def trades_csv(trades: Sequence[ClosedTrade]) -> bytes:
+    """The trade list as CSV bytes: exact decimals and UTC ISO times, nothing run-specific
+    (no run id, no row id), so two runs of the same backtest give the same bytes."""
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(TRADE_COLUMNS)
+    writer.writerows(
+        (
+            trade.symbol,
+            trade.side.value,
+            _iso(trade.opened_at),
+            _iso(trade.closed_at),
+            trade.quantity,
+            trade.entry_price,
+            trade.exit_price,
+            trade.gross_pnl,
+            trade.fees,
+            trade.net_pnl,
+            int(trade.hold_time.total_seconds()),
+        )
+        for trade in trades
+    )
+    return text.getvalue().encode()
+
+
+def write_report(folder: Path, record: RunRecord, summary: dict[str, Any], title: str) -> str:
+    """Write the trade list, the plot (titled `title`) and `report.json` (`summary` plus the
+    measured results) into `folder`; return the trade list's SHA-256."""
+    folder.mkdir(parents=True, exist_ok=True)
+    trades = trades_csv(record.trades)
+    checksum = hashlib.sha256(trades).hexdigest()
+    (folder / TRADES_FILE).write_bytes(trades)
+    plot_equity(record.equity, folder / PLOT_FILE, title=title)
+    document = {
+        **summary,
+        "performance": _PERFORMANCE.dump_python(record.performance, mode="json"),
+        "model_usage": {
+            "cycles": record.usage.cycles,
+            "input_tokens": record.usage.input_tokens,
+            "output_tokens": record.usage.output_tokens,
+            "cost_usd": str(record.usage.cost_usd),
+        },
+        "files": {"trades": TRADES_FILE, "equity_plot": PLOT_FILE},
+        "trades_csv_sha256": checksum,
+    }
+    text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    (folder / REPORT_FILE).write_text(text, encoding="utf-8")
+    return checksum
+
+
+def plot_equity(points: Sequence[EquityPoint], path: Path, *, title: str) -> None:
+    """Equity on top, drawdown from the running peak (in %) below, on one time axis.
+
+    Drawn on an Agg canvas of its own, never through pyplot's global state, so it needs no
+    display and is safe inside a server process.
+    """
+    times = [time for time, _ in points]
+    equity = [float(value) for _, value in points]
+    figure = Figure(figsize=(10, 6), layout="constrained")
+    FigureCanvasAgg(figure)
+    top, bottom = figure.subplots(2, 1, sharex=True, height_ratios=(3, 1))
+    top.plot(times, equity, color="tab:blue", linewidth=1)
+    top.set_ylabel("equity (USDT)")
+    top.set_title(title)
+    top.grid(alpha=0.3)
+    bottom.fill_between(times, _drawdown_percent(equity), 0, color="tab:red", alpha=0.4)
+    bottom.set_ylabel("drawdown (%)")
+    bottom.grid(alpha=0.3)
+    figure.autofmt_xdate()
+    figure.savefig(path, dpi=100)
+
+
+def _drawdown_percent(equity: Sequence[float]) -> list[float]:
+    peak = float("-inf")
+    falls: list[float] = []
+    for value in equity:
+        peak = max(peak, value)
+        falls.append(-100 * (peak - value) / peak if peak > 0 else 0.0)
+    return falls
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="milliseconds")
