@@ -24,6 +24,7 @@ from alphatransformer.api.routes import (
     status,
     streams,
 )
+from alphatransformer.backtest.api import backtest_router
 from alphatransformer.config import AppConfig
 from alphatransformer.runtime import open_runtime
 from alphatransformer.utils.clock import Clock
@@ -77,4 +78,5 @@ def create_app(
     guarded = [ControlAuth] if exposed else []
     for module in (status, decisions, executions, account, performance, agent, metrics):
         app.include_router(module.router, dependencies=guarded)
+    app.include_router(backtest_router(), dependencies=guarded)
     return app
