@@ -3,7 +3,7 @@
 The default offline setup, assembled like the server does it (`open_runtime`): the rules model
 behind `create_agent` (built by `build_decision_maker`), the paper exchange, SQLite in a temp
 dir, and a simulated market of six symbols on 3m and 4h candles, on a manual clock. Each cycle
-is `TradingEngine.run_cycle()`: analyze (prompt, agent graph, two model turns and a tool call),
+is `TradingEngine.run_cycle()`: analyze (prompt, the agent graph compiled once, one model turn),
 save, execute (risk gate, orders), then the account snapshot. Between cycles, outside the
 timing, the clock and the market move on by one 3m candle, so positions open and close.
 
@@ -63,7 +63,7 @@ STEP_MS = 180_000  # one 3m candle between cycles
 INDICATOR_FUNCTIONS = ("compute_indicators", "sma", "ema", "rsi", "atr", "macd", "bollinger")
 """The indicator module's computing functions (the ones that call TA-Lib). `latest` and `tail`,
 which only read values out for the prompt, count as prompt formatting."""
-WRITES = ("add", "add_cycle", "set_status", "update_by_client_id")
+WRITES = ("add", "add_cycle", "set_status", "set_statuses", "update_by_client_id")
 """Repository methods that write; every other public coroutine of a repository reads."""
 STEPS: tuple[tuple[Any, str, str], ...] = (
     # (owner, attribute, label): the cycle's main steps, timed inclusively.
@@ -71,9 +71,6 @@ STEPS: tuple[tuple[Any, str, str], ...] = (
     (llm_agent.AgentDecisionMaker, "decide", "analyze: AgentDecisionMaker.decide"),
     (llm_agent.AgentDecisionMaker, "_inputs", "  prompt inputs (exit plans, OI)"),
     (llm_agent, "render_user_message", "  render the first message"),
-    (llm_agent.AgentDecisionMaker, "_agent", "  build the agent (per cycle)"),
-    (llm_agent, "build_tools", "    build_tools (@tool: pydantic models)"),
-    (llm_agent, "create_agent", "    create_agent (graph build + compile)"),
     (llm_agent, "_run_agent", "  agent run (LangGraph astream)"),
     (rules_chat_model.RulesChatModel, "bind_tools", "    bind_tools (tools to JSON schema)"),
     (rules_chat_model.RulesChatModel, "_generate", "    rules model turns (strategy)"),

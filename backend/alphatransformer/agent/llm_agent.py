@@ -1,8 +1,9 @@
 """The analyze step as a tool-calling agent: `create_agent` with a structured final answer.
 
-Each cycle builds an agent over that cycle's tools and chat model (an LLM behind any
-OpenAI-compatible endpoint, or the offline rules model), hands it the rules and the compact
-market snapshot, and lets it call tools until it calls `TradingDecisions`. Bounds: a model-call
+One agent is compiled per decision maker over the tools and the chat model (an LLM behind any
+OpenAI-compatible endpoint, or the offline rules model); each cycle runs it inside its own
+`cycle_context`, hands it the rules and the compact market snapshot, and lets it call tools
+until it calls `TradingDecisions`. Bounds: a model-call
 limit per cycle (first answer, tool rounds and retries share it), a graph recursion limit, and
 one retry when the final answer does not fit its schema.
 
@@ -21,7 +22,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any
@@ -44,16 +46,13 @@ from alphatransformer.agent.prompt import (
     prompt_hash,
     render_user_message,
 )
-from alphatransformer.agent.tools import CycleContext, RecentDecisions, build_tools
+from alphatransformer.agent.tools import CycleContext, RecentDecisions, build_tools, cycle_context
 from alphatransformer.database.models import DecisionStatus
 from alphatransformer.database.repositories import DecisionFilter
 from alphatransformer.market.types import Interval
 from alphatransformer.trading.models import Position
 
 logger = logging.getLogger(__name__)
-
-ChatModelSource = Callable[[CycleContext], BaseChatModel]
-"""The chat model for one cycle: a shared LLM client, or a model bound to the cycle's data."""
 
 SCHEMA_RETRIES = 1
 # Graph steps per model call: the call-limit check, the model, the count, and a tool round.
@@ -137,14 +136,23 @@ class AgentDecisionMaker:
 
     def __init__(
         self,
-        model: ChatModelSource,
+        model: BaseChatModel,
         settings: AgentSettings,
         recent_decisions: RecentDecisions | None = None,
     ) -> None:
-        self._model = model
         self._settings = settings
         self._recent_decisions = recent_decisions
         self._open_interest = OpenInterestAverages()
+        self._plans: dict[_PositionKey, ExitPlan] = {}
+        self._agent = create_agent(
+            model,
+            build_tools(with_recent_decisions=recent_decisions is not None),
+            system_prompt=settings.system_prompt,
+            response_format=ToolStrategy(TradingDecisions, handle_errors=_schema_retry),
+            middleware=[
+                ModelCallLimitMiddleware(run_limit=settings.max_model_calls, exit_behavior="end")
+            ],
+        )
 
     @property
     def model_name(self) -> str:
@@ -162,7 +170,8 @@ class AgentDecisionMaker:
             recent_decisions=self._recent_decisions,
         )
         first_message = render_user_message(settings.templates, await self._inputs(request))
-        run = await _run_agent(self._agent(context), first_message, settings.recursion_limit)
+        with cycle_context(context):
+            run = await _run_agent(self._agent, first_message, settings.recursion_limit)
         decisions, notes = validate_decisions(run.answer.decisions if run.answer else [])
         input_tokens, output_tokens = _usage(run.messages)
         return ModelAnswer(
@@ -176,19 +185,6 @@ class AgentDecisionMaker:
             error=run.error,
             notes=notes,
             transcript=transcript([SystemMessage(settings.system_prompt), *run.messages]),
-        )
-
-    def _agent(self, context: CycleContext) -> Any:
-        return create_agent(
-            self._model(context),
-            build_tools(context),
-            system_prompt=self._settings.system_prompt,
-            response_format=ToolStrategy(TradingDecisions, handle_errors=_SchemaRetries()),
-            middleware=[
-                ModelCallLimitMiddleware(
-                    run_limit=self._settings.max_model_calls, exit_behavior="end"
-                )
-            ],
         )
 
     async def _inputs(self, request: DecisionRequest) -> PromptInputs:
@@ -209,47 +205,73 @@ class AgentDecisionMaker:
         """Stop, target and invalidation of the executed decision that opened each position.
 
         Positions are never added to, so the newest executed open on the position's side is
-        the one that opened it.
+        the one that opened it, and a position with the same side, entry and size is the same
+        position: its plan is looked up once, not every cycle.
         """
         if self._recent_decisions is None:
             return {}
-        plans: dict[str, ExitPlan] = {}
-        for position in positions:
-            opening = Action.OPEN_LONG if position.is_long else Action.OPEN_SHORT
-            rows = await self._recent_decisions(
-                DecisionFilter(symbol=position.symbol, status=DecisionStatus.EXECUTED.value),
-                _EXIT_PLAN_LOOKBACK,
-            )
-            row = next((r for r in rows if r.action == opening.value), None)
-            if row is not None:
-                plans[position.symbol] = ExitPlan(
-                    stop_loss=None if row.stop_loss is None else float(row.stop_loss),
-                    take_profit=None if row.take_profit is None else float(row.take_profit),
-                    invalidation_condition=row.invalidation_condition,
-                )
-        return plans
+        held = {_position_key(p): p for p in positions}
+        self._plans = {key: plan for key, plan in self._plans.items() if key in held}
+        for key, position in held.items():
+            if key not in self._plans:
+                plan = await self._opening_plan(position, self._recent_decisions)
+                if plan is not None:
+                    self._plans[key] = plan
+        return {key[0]: plan for key, plan in self._plans.items()}
+
+    async def _opening_plan(
+        self, position: Position, recent_decisions: RecentDecisions
+    ) -> ExitPlan | None:
+        opening = Action.OPEN_LONG if position.is_long else Action.OPEN_SHORT
+        rows = await recent_decisions(
+            DecisionFilter(symbol=position.symbol, status=DecisionStatus.EXECUTED.value),
+            _EXIT_PLAN_LOOKBACK,
+        )
+        row = next((r for r in rows if r.action == opening.value), None)
+        if row is None:
+            return None
+        return ExitPlan(
+            stop_loss=None if row.stop_loss is None else float(row.stop_loss),
+            take_profit=None if row.take_profit is None else float(row.take_profit),
+            invalidation_condition=row.invalidation_condition,
+        )
 
 
-class _SchemaRetries:
+_PositionKey = tuple[str, Decimal, Decimal]
+
+
+def _position_key(position: Position) -> _PositionKey:
+    """What tells one position from the next on the same symbol: signed size and entry."""
+    return (position.symbol, position.quantity, position.entry_price)
+
+
+class _RetryBudget:
+    """Schema retries left in one agent run."""
+
+    def __init__(self) -> None:
+        self.left = SCHEMA_RETRIES
+
+
+_RETRIES: ContextVar[_RetryBudget] = ContextVar("schema_retries")
+
+
+def _schema_retry(error: Exception) -> str:
     """`ToolStrategy`'s error handler: the first schema errors go back to the model to fix,
     the next one ends the cycle (raised, it reaches `_run_agent`)."""
-
-    def __init__(self, retries: int = SCHEMA_RETRIES) -> None:
-        self._left = retries
-
-    def __call__(self, error: Exception) -> str:
-        if self._left <= 0:
-            raise error
-        self._left -= 1
-        return (
-            f"Error: {error}\nCall {ANSWER_TOOL} again with a list `decisions` holding one "
-            "object per symbol, each with at least symbol, action and confidence."
-        )
+    budget = _RETRIES.get()
+    if budget.left <= 0:
+        raise error
+    budget.left -= 1
+    return (
+        f"Error: {error}\nCall {ANSWER_TOOL} again with a list `decisions` holding one "
+        "object per symbol, each with at least symbol, action and confidence."
+    )
 
 
 async def _run_agent(agent: Any, first_message: str, recursion_limit: int) -> _Run:
     """Run the agent to its end, keeping the latest state so a failure still shows its cost."""
     state: dict[str, Any] = {"messages": [HumanMessage(first_message)]}
+    token = _RETRIES.set(_RetryBudget())
     try:
         async for update in agent.astream(
             state, config={"recursion_limit": recursion_limit}, stream_mode="values"
@@ -265,6 +287,8 @@ async def _run_agent(agent: Any, first_message: str, recursion_limit: int) -> _R
         # Any failure of the model, its endpoint or the loop bounds is this cycle's HOLD.
         logger.warning("agent run failed: %s: %s", type(exc).__name__, exc)
         return _Run(state["messages"], None, f"{type(exc).__name__}: {_excerpt(str(exc))}")
+    finally:
+        _RETRIES.reset(token)
     answer = state.get("structured_response")
     if isinstance(answer, TradingDecisions):
         return _Run(state["messages"], answer, None)

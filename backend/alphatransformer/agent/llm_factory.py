@@ -15,15 +15,10 @@ from langchain_core.language_models import BaseChatModel
 from langchain_openai import ChatOpenAI
 from pydantic import SecretStr
 
-from alphatransformer.agent.llm_agent import (
-    ANSWER_TOOL,
-    AgentDecisionMaker,
-    AgentSettings,
-    ChatModelSource,
-)
+from alphatransformer.agent.llm_agent import ANSWER_TOOL, AgentDecisionMaker, AgentSettings
 from alphatransformer.agent.prompt import PromptTemplates, render_system_prompt
 from alphatransformer.agent.rules_chat_model import RULES_MODEL_NAME, RulesChatModel
-from alphatransformer.agent.tools import CycleContext, RecentDecisions
+from alphatransformer.agent.tools import RecentDecisions
 from alphatransformer.config.schema import AgentConfig, AppConfig, Environment, LLMConfig
 
 NO_KEY = SecretStr("no-key")
@@ -39,18 +34,12 @@ def build_decision_maker(
     )
 
 
-def build_chat_model(config: AgentConfig) -> ChatModelSource:
-    """The chat model of each cycle: one `ChatOpenAI` client shared by every cycle, or a rules
-    model bound to the cycle's market and account."""
+def build_chat_model(config: AgentConfig) -> BaseChatModel:
+    """The agent's chat model: one `ChatOpenAI` client, or the rules model (which reads each
+    cycle's market and account as it runs)."""
     if config.provider == "openai":
-        model = openai_chat_model(config.llm)
-        return lambda _context: model
-    rules = config.rules
-
-    def rules_model(context: CycleContext) -> BaseChatModel:
-        return RulesChatModel(rules=rules, context=context)
-
-    return rules_model
+        return openai_chat_model(config.llm)
+    return RulesChatModel(rules=config.rules)
 
 
 def openai_chat_model(config: LLMConfig) -> ChatOpenAI:

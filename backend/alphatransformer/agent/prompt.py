@@ -299,6 +299,12 @@ def number(value: float | None, digits: int) -> str:
         return "-"
     if value == 0:
         return "0"
+    # `g` rounds the same way and drops trailing zeros; it only goes wrong by switching to an
+    # exponent (below 1e-4, or at `digits` or more integer digits). The prompt writes
+    # hundreds of these a cycle, so the short way is taken whenever it is right.
+    short = f"{value:.{digits}g}"
+    if "e" not in short:
+        return short
     decimals = digits - 1 - math.floor(math.log10(abs(value)))
     text = f"{round(value, decimals):.{max(decimals, 0)}f}"
     return text.rstrip("0").rstrip(".") if "." in text else text

@@ -1,10 +1,11 @@
 """The built-in rules model as a LangChain chat model, so the offline default runs the same agent
 graph as an LLM: same prompt, same tools, same structured final answer, same validation.
 
-It plays an LLM's part in the loop: its first turn calls `get_market_snapshot` (when bound), its
-next turn calls the final-answer tool with `rules_strategy.decide` for every symbol of the cycle.
-It reads the cycle's market and account from the `CycleContext` it is built with (one instance
-per cycle), needs no network, and reports zero tokens, so the cost it records is zero.
+It answers in one turn: a call of the final-answer tool with `rules_strategy.decide` for every
+symbol of the cycle (a look at a tool first would cost a backtest a graph round per cycle and
+tell the rules nothing they do not read directly). It reads the running cycle's market and
+account (`current_cycle`), needs no network, and reports zero tokens, so the cost it records is
+zero.
 """
 
 from __future__ import annotations
@@ -14,21 +15,19 @@ from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
-from langchain_core.messages import AIMessage, BaseMessage, ToolCall, ToolMessage
+from langchain_core.messages import AIMessage, BaseMessage, ToolCall
 from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
-from pydantic import PrivateAttr
 
 from alphatransformer.agent.decision import TradeDecision
 from alphatransformer.agent.llm_agent import ANSWER_TOOL
 from alphatransformer.agent.rules_strategy import decide
-from alphatransformer.agent.tools import CycleContext
+from alphatransformer.agent.tools import current_cycle
 from alphatransformer.config.schema import RulesModelConfig
 
-SNAPSHOT_TOOL = "get_market_snapshot"
 _NO_TOKENS = UsageMetadata(input_tokens=0, output_tokens=0, total_tokens=0)
 
 
@@ -40,12 +39,6 @@ class RulesChatModel(BaseChatModel):
     """A deterministic chat model answering with the rules strategy's decisions."""
 
     rules: RulesModelConfig
-    # Private: pydantic would otherwise try to build a validator for the market protocol.
-    _context: CycleContext = PrivateAttr()
-
-    def __init__(self, *, rules: RulesModelConfig, context: CycleContext) -> None:
-        super().__init__(rules=rules)
-        self._context = context
 
     @property
     def _llm_type(self) -> str:
@@ -60,8 +53,7 @@ class RulesChatModel(BaseChatModel):
     ) -> Runnable[LanguageModelInput, AIMessage]:
         """Remember the tool names offered; the rules model always answers with a tool call,
         so `tool_choice` changes nothing."""
-        names = [convert_to_openai_tool(t)["function"]["name"] for t in tools]
-        return self.bind(tool_names=names, **kwargs)
+        return self.bind(tool_names=[_tool_name(t) for t in tools], **kwargs)
 
     def _generate(
         self,
@@ -88,16 +80,13 @@ class RulesChatModel(BaseChatModel):
     def _next_call(self, messages: Sequence[BaseMessage], tool_names: Sequence[str]) -> ToolCall:
         if ANSWER_TOOL not in tool_names:
             raise ValueError(f"the rules model answers through the {ANSWER_TOOL} tool: bind it")
-        turn = f"rules-{len(messages)}"
-        looked = any(isinstance(m, ToolMessage) and m.name == SNAPSHOT_TOOL for m in messages)
-        if SNAPSHOT_TOOL in tool_names and not looked:
-            return ToolCall(name=SNAPSHOT_TOOL, args={}, id=turn)
         decisions = [d.model_dump(mode="json", exclude_none=True) for d in self._decisions()]
+        turn = f"rules-{len(messages)}"
         return ToolCall(name=ANSWER_TOOL, args={"decisions": decisions}, id=turn)
 
     def _decisions(self) -> list[TradeDecision]:
         """The rules strategy's decision for every symbol of the cycle."""
-        context = self._context
+        context = current_cycle()
         market, account = context.market, context.account
         return [
             decide(
@@ -111,3 +100,11 @@ class RulesChatModel(BaseChatModel):
             )
             for symbol in context.symbols
         ]
+
+
+def _tool_name(tool: dict[str, Any] | type | Any | BaseTool) -> str:
+    """The name a bound tool is called by; cheap for `BaseTool`s, which is what the agent binds
+    on every model call."""
+    if isinstance(tool, BaseTool):
+        return tool.name
+    return str(convert_to_openai_tool(tool)["function"]["name"])

@@ -1,8 +1,10 @@
 """The tools the agent may call to look deeper than the first message: candles, indicators,
 the account, positions and its own recent decisions.
 
-Tools are built per cycle from a `CycleContext` (the market and the account snapshot the cycle
-decides on), so two cycles never share state and a test hands in whatever context it likes.
+The tools are built once; each call reads the running cycle's `CycleContext` (the market and the
+account snapshot the cycle decides on) from a context variable that `cycle_context` sets. So an
+agent is compiled once per decision maker, not once per cycle (that rebuild was a third of a
+backtest's time), while two cycles still never share state: each asyncio task sees its own.
 Arguments are untrusted model output: an unknown symbol or interval, or a limit out of range,
 comes back as an `error: ...` string the model can read and correct, never as an exception that
 would end the cycle. Every tool is a coroutine, so it reads the market on the event loop, never
@@ -12,7 +14,9 @@ from a worker thread while the feed writes to it.
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -55,121 +59,127 @@ class CycleContext:
     recent_decisions: RecentDecisions | None = None
 
 
-def build_tools(context: CycleContext) -> list[BaseTool]:
-    """This cycle's tools; `get_recent_decisions` only when a decision history was given."""
-    tools = [
-        _market_snapshot_tool(context),
-        _klines_tool(context),
-        _indicators_tool(context),
-        _account_tool(context),
-        _positions_tool(context),
-    ]
-    if context.recent_decisions is not None:
-        tools.append(_recent_decisions_tool(context, context.recent_decisions))
-    for each in tools:
-        each.handle_tool_error = True
-        each.handle_validation_error = _describe_validation_error
-    return tools
-
-
 def _describe_validation_error(error: ValidationError | ValidationErrorV1) -> str:
     """Arguments of the wrong type, in words the model can act on."""
     problems = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()]
     return "error: invalid arguments (" + "; ".join(problems) + ")"
 
 
-def _market_snapshot_tool(context: CycleContext) -> BaseTool:
-    @tool
-    async def get_market_snapshot() -> str:
-        """Latest price, funding rate (per 8 h), next funding time and open interest of every
-        traded symbol, and whether its data is fresh."""
-        return _json([_ticker(context.market, symbol) for symbol in context.symbols])
-
-    return get_market_snapshot
+def _agent_tool(function: Callable[..., Awaitable[str]]) -> BaseTool:
+    """A tool whose failures go back to the model as text instead of ending the cycle."""
+    made = tool(function)
+    made.handle_tool_error = True
+    made.handle_validation_error = _describe_validation_error
+    return made
 
 
-def _klines_tool(context: CycleContext) -> BaseTool:
-    @tool
-    async def get_klines(symbol: str, interval: str, limit: int = 50) -> str:
-        """Closed candles of `symbol` on `interval`, oldest first, as CSV
-        (open time UTC, open, high, low, close, volume); at most 200."""
-        _check_symbol(context, symbol)
-        candles = context.market.klines(
-            symbol, _interval(context, interval), _limit(limit, MAX_KLINES)
+_CURRENT_CYCLE: ContextVar[CycleContext] = ContextVar("cycle_context")
+
+
+@contextmanager
+def cycle_context(context: CycleContext) -> Iterator[CycleContext]:
+    """Make `context` the cycle that the tools and the rules model read, inside the block (and
+    in the tasks started from it)."""
+    token = _CURRENT_CYCLE.set(context)
+    try:
+        yield context
+    finally:
+        _CURRENT_CYCLE.reset(token)
+
+
+def current_cycle() -> CycleContext:
+    try:
+        return _CURRENT_CYCLE.get()
+    except LookupError:
+        raise RuntimeError("no decision cycle is running: enter cycle_context() first") from None
+
+
+@_agent_tool
+async def get_market_snapshot() -> str:
+    """Latest price, funding rate (per 8 h), next funding time and open interest of every
+    traded symbol, and whether its data is fresh."""
+    context = current_cycle()
+    return _json([_ticker(context.market, symbol) for symbol in context.symbols])
+
+
+@_agent_tool
+async def get_klines(symbol: str, interval: str, limit: int = 50) -> str:
+    """Closed candles of `symbol` on `interval`, oldest first, as CSV
+    (open time UTC, open, high, low, close, volume); at most 200."""
+    context = current_cycle()
+    _check_symbol(context, symbol)
+    candles = context.market.klines(symbol, _interval(context, interval), _limit(limit, MAX_KLINES))
+    rows = [
+        ",".join(
+            [
+                _minute(k.open_time),
+                *(number(price, PRICE_DIGITS) for price in (k.open, k.high, k.low, k.close)),
+                number(k.volume, FIGURE_DIGITS),
+            ]
         )
-        rows = [
-            ",".join(
-                [
-                    _minute(k.open_time),
-                    *(number(price, PRICE_DIGITS) for price in (k.open, k.high, k.low, k.close)),
-                    number(k.volume, FIGURE_DIGITS),
-                ]
-            )
-            for k in candles
-        ]
-        return "\n".join(["open_time,open,high,low,close,volume", *rows])
-
-    return get_klines
+        for k in candles
+    ]
+    return "\n".join(["open_time,open,high,low,close,volume", *rows])
 
 
-def _indicators_tool(context: CycleContext) -> BaseTool:
-    @tool
-    async def get_indicators(symbol: str, interval: str) -> str:
-        """Latest value of every standard indicator of `symbol` on `interval`: EMA20/50, MACD
-        12/26/9 (line, signal, histogram), RSI7/14, ATR3/14, Bollinger 20/2, volume and its
-        20-candle average; null while an indicator is still warming up."""
-        _check_symbol(context, symbol)
-        candles = context.market.arrays(symbol, _interval(context, interval))
-        values = asdict(compute_indicators(candles))
-        figures = {
-            name: _figure(latest(values[name])) for name in IndicatorSeries.__dataclass_fields__
+@_agent_tool
+async def get_indicators(symbol: str, interval: str) -> str:
+    """Latest value of every standard indicator of `symbol` on `interval`: EMA20/50, MACD
+    12/26/9 (line, signal, histogram), RSI7/14, ATR3/14, Bollinger 20/2, volume and its
+    20-candle average; null while an indicator is still warming up."""
+    context = current_cycle()
+    _check_symbol(context, symbol)
+    candles = context.market.arrays(symbol, _interval(context, interval))
+    values = asdict(compute_indicators(candles))
+    figures = {name: _figure(latest(values[name])) for name in IndicatorSeries.__dataclass_fields__}
+    return _json({"symbol": symbol, "interval": interval, "candles": len(candles), **figures})
+
+
+@_agent_tool
+async def get_account() -> str:
+    """The account at the start of this cycle: wallet balance, unrealized PnL, equity
+    (account value), available balance (cash for new margin), margin in use."""
+    account = current_cycle().account
+    return _json(
+        {
+            "asset": account.asset,
+            "wallet_balance": account.wallet_balance,
+            "unrealized_pnl": account.unrealized_pnl,
+            "equity": account.equity,
+            "available_balance": account.available_balance,
+            "margin_used": account.margin_used,
+            "open_positions": len(account.positions),
         }
-        return _json({"symbol": symbol, "interval": interval, "candles": len(candles), **figures})
-
-    return get_indicators
+    )
 
 
-def _account_tool(context: CycleContext) -> BaseTool:
-    @tool
-    async def get_account() -> str:
-        """The account at the start of this cycle: wallet balance, unrealized PnL, equity
-        (account value), available balance (cash for new margin), margin in use."""
-        account = context.account
-        return _json(
-            {
-                "asset": account.asset,
-                "wallet_balance": account.wallet_balance,
-                "unrealized_pnl": account.unrealized_pnl,
-                "equity": account.equity,
-                "available_balance": account.available_balance,
-                "margin_used": account.margin_used,
-                "open_positions": len(account.positions),
-            }
-        )
-
-    return get_account
+@_agent_tool
+async def get_positions() -> str:
+    """Open positions at the start of this cycle; quantity is signed (negative is short)."""
+    return _json([_position(p) for p in current_cycle().account.positions])
 
 
-def _positions_tool(context: CycleContext) -> BaseTool:
-    @tool
-    async def get_positions() -> str:
-        """Open positions at the start of this cycle; quantity is signed (negative is short)."""
-        return _json([_position(p) for p in context.account.positions])
+@_agent_tool
+async def get_recent_decisions(symbol: str | None = None, limit: int = 10) -> str:
+    """Your own latest decisions, newest first, with what became of them (executed,
+    rejected with the reason, hold...); for one symbol or all; at most 50."""
+    context = current_cycle()
+    if context.recent_decisions is None:
+        raise ToolException("error: no decision history is available")
+    if symbol is not None:
+        _check_symbol(context, symbol)
+    rows = await context.recent_decisions(
+        DecisionFilter(symbol=symbol), _limit(limit, MAX_DECISIONS)
+    )
+    return _json([_decision(row) for row in rows])
 
-    return get_positions
+
+_CYCLE_TOOLS = (get_market_snapshot, get_klines, get_indicators, get_account, get_positions)
 
 
-def _recent_decisions_tool(context: CycleContext, recent: RecentDecisions) -> BaseTool:
-    @tool
-    async def get_recent_decisions(symbol: str | None = None, limit: int = 10) -> str:
-        """Your own latest decisions, newest first, with what became of them (executed,
-        rejected with the reason, hold...); for one symbol or all; at most 50."""
-        if symbol is not None:
-            _check_symbol(context, symbol)
-        rows = await recent(DecisionFilter(symbol=symbol), _limit(limit, MAX_DECISIONS))
-        return _json([_decision(row) for row in rows])
-
-    return get_recent_decisions
+def build_tools(*, with_recent_decisions: bool) -> list[BaseTool]:
+    """The agent's tools; `get_recent_decisions` only when cycles carry a decision history."""
+    return [*_CYCLE_TOOLS, get_recent_decisions] if with_recent_decisions else [*_CYCLE_TOOLS]
 
 
 def _figure(value: float | None) -> float | None:

@@ -20,7 +20,7 @@ from alphatransformer.agent.answer import ModelAnswer, complete_answer
 from alphatransformer.agent.decision import Action, TradeDecision
 from alphatransformer.agent.decision_maker import DecisionMaker, DecisionRequest
 from alphatransformer.database.models import Decision, DecisionCycle, DecisionStatus
-from alphatransformer.database.repositories import DecisionRepository
+from alphatransformer.database.repositories import DecisionRepository, StatusChange
 from alphatransformer.market.market_data import MarketData
 from alphatransformer.trading.exchange import Exchange
 from alphatransformer.trading.execution import DecisionExecutor, DecisionOutcome
@@ -116,19 +116,18 @@ def _save_step(parts: CycleParts) -> Any:
 
 def _execute_step(parts: CycleParts) -> Any:
     async def execute(state: CycleState) -> CycleState:
+        """Execute every non-HOLD decision in turn, then record all outcomes at once: orders
+        are recorded as they are placed, and a crash before the statuses are written leaves
+        decisions pending, which startup reconciliation settles from those orders."""
         outcomes: list[DecisionOutcome] = []
+        changes: list[StatusChange] = []
         for decision, decision_id in zip(state["decisions"], state["decision_ids"], strict=True):
             if decision.action is Action.HOLD:
                 continue
             outcome = await _execute_one(parts, decision, decision_id)
-            await parts.decisions.set_status(
-                decision_id,
-                outcome.status,
-                at=to_datetime(parts.clock.now_ms()),
-                reason=outcome.reason,
-                rule=outcome.rule,
-            )
+            changes.append(StatusChange(decision_id, outcome.status, outcome.reason, outcome.rule))
             outcomes.append(outcome)
+        await parts.decisions.set_statuses(changes, at=to_datetime(parts.clock.now_ms()))
         return {"outcomes": outcomes}
 
     return execute

@@ -91,7 +91,7 @@ def configured_entrant(name: str, config: AppConfig, options: ModelOptions) -> E
     return Entrant(
         name,
         config,
-        lambda recent: AgentDecisionMaker(lambda _context: model, settings, recent),
+        lambda recent: AgentDecisionMaker(model, settings, recent),
         None if options.cache is None else stats,
     )
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alphatransformer.database.models import (
@@ -33,6 +33,30 @@ class DecisionFilter:
     since: datetime | None = None
     until: datetime | None = None
     before_id: int | None = None
+
+
+def _new_row_values(row: Decision) -> dict[str, Any]:
+    """A new row's column values for a bulk INSERT, column defaults filled in: every row of
+    one INSERT must name the same columns."""
+    values: dict[str, Any] = {}
+    for column in Decision.__table__.columns:
+        if column.primary_key:
+            continue
+        value = getattr(row, column.key)
+        if value is None and column.default is not None and column.default.is_scalar:
+            value = column.default.arg
+        values[column.key] = value
+    return values
+
+
+@dataclass(frozen=True, slots=True)
+class StatusChange:
+    """A decision's new status, and why (the risk rule that rejected it, if one did)."""
+
+    decision_id: int
+    status: DecisionStatus
+    reason: str | None = None
+    rule: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,9 +83,15 @@ class DecisionRepository:
         async with self._sessions.begin() as session:
             session.add(cycle)
             await session.flush()  # the rows' foreign key needs the cycle first
-            session.add_all(rows)
-            await session.flush()
-            return [row.id for row in rows]
+            if not rows:
+                return []
+            # One multi-row INSERT (a Core one: the ORM's splits rows by which values are None),
+            # not one per row, for a backtest's 14,400 cycles. SQLite gives the rows of one
+            # INSERT ascending rowids in order, so the sorted ids are in the rows' order.
+            table = Decision.metadata.tables[Decision.__tablename__]
+            inserted = insert(table).returning(table.c.id)
+            ids = await session.scalars(inserted, [_new_row_values(row) for row in rows])
+            return sorted(ids)
 
     async def for_cycle(self, cycle_id: str) -> list[Decision]:
         async with self._sessions() as session:
@@ -110,13 +140,25 @@ class DecisionRepository:
         reason: str | None = None,
         rule: str | None = None,
     ) -> None:
+        await self.set_statuses([StatusChange(decision_id, status, reason, rule)], at=at)
+
+    async def set_statuses(self, changes: Sequence[StatusChange], *, at: datetime) -> None:
+        """Every change in one transaction and one executemany UPDATE: a cycle's outcomes."""
+        if not changes:
+            return
         async with self._sessions.begin() as session:
             await session.execute(
-                update(Decision)
-                .where(Decision.id == decision_id)
-                .values(
-                    status=status.value, status_reason=reason, rejection_rule=rule, updated_at=at
-                )
+                update(Decision),
+                [
+                    {
+                        "id": change.decision_id,
+                        "status": change.status.value,
+                        "status_reason": change.reason,
+                        "rejection_rule": change.rule,
+                        "updated_at": at,
+                    }
+                    for change in changes
+                ],
             )
 
     async def get(self, decision_id: int) -> Decision | None:
@@ -125,16 +167,25 @@ class DecisionRepository:
 
     async def page(self, filters: DecisionFilter, limit: int) -> list[Decision]:
         """Newest first; `before_id` pages backwards (keyset pagination, stable under inserts)."""
-        query = (
-            select(Decision)
-            .where(Decision.run_id == self.run_id)
+        query = self._page_query(select(Decision), filters, limit)
+        async with self._sessions() as session:
+            return list((await session.scalars(query)).all())
+
+    async def page_rows(self, filters: DecisionFilter, limit: int) -> list[dict[str, Any]]:
+        """`page` as plain dicts of the columns, for views that only read them: a Core query
+        skips building ORM objects, a third of the CPU an API page costs."""
+        query = self._page_query(select(*Decision.__table__.columns), filters, limit)
+        async with self._sessions() as session:
+            result = await (await session.connection()).execute(query)
+            keys = list(result.keys())
+            return [dict(zip(keys, row, strict=True)) for row in result]
+
+    def _page_query(self, query: Select[Any], filters: DecisionFilter, limit: int) -> Select[Any]:
+        return (
+            query.where(Decision.run_id == self.run_id, *_decision_conditions(filters))
             .order_by(Decision.id.desc())
             .limit(limit)
         )
-        for condition in _decision_conditions(filters):
-            query = query.where(condition)
-        async with self._sessions() as session:
-            return list((await session.scalars(query)).all())
 
     async def pending(self) -> list[Decision]:
         """Decisions saved but never settled: the process stopped between save and execute."""

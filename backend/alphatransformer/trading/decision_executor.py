@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, time
+from datetime import date, datetime, time
 from decimal import Decimal
 
 from alphatransformer.agent.decision import TradeDecision
@@ -45,6 +45,7 @@ class TradeExecutor:
         self._clock = clock
         self._max_age_ms = int(max_staleness_seconds * 1000)
         self._taker_fee = taker_fee
+        self._day_open: tuple[date, Decimal] | None = None
 
     async def execute(self, decision: TradeDecision, decision_id: int) -> DecisionOutcome:
         try:
@@ -73,7 +74,7 @@ class TradeExecutor:
             )
         now = to_datetime(self._clock.now_ms())
         account = await self._exchange.account()
-        day_open = await self._snapshots.first_equity_since(_midnight(now))
+        day_open = await self._day_open_equity(now)
         return RiskContext(
             account=account,
             filters=await self._exchange.symbol_filters(decision.symbol),
@@ -84,6 +85,16 @@ class TradeExecutor:
             allowed_symbols=self._symbols,
             taker_fee=self._taker_fee,
         )
+
+    async def _day_open_equity(self, now: datetime) -> Decimal | None:
+        """The day's first recorded equity; read once a day, since later snapshots can not
+        change which one came first."""
+        if self._day_open is not None and self._day_open[0] == now.date():
+            return self._day_open[1]
+        equity = await self._snapshots.first_equity_since(_midnight(now))
+        if equity is not None:
+            self._day_open = (now.date(), equity)
+        return equity
 
 
 def _midnight(moment: datetime) -> datetime:

@@ -212,6 +212,24 @@ async def test_a_schema_error_is_handed_back_once_and_the_fix_is_used(
     assert answer.input_tokens == 1800 + 1900
 
 
+async def test_each_cycle_of_one_decision_maker_gets_its_own_retry_and_call_budget(
+    server: FakeOpenAIServer, market: SimulatedMarket
+) -> None:
+    """The agent is compiled once per decision maker: budgets must still be per cycle."""
+    wrong = tool_calls_reply((ANSWER_TOOL, {"orders": [OPEN_BTC]}))
+    fixed = answer_reply(OPEN_BTC, SHORT_ETH, HOLD_SOL)
+    server.script(wrong, fixed, wrong, fixed)
+    maker = build_decision_maker(_config(server, max_model_calls=2))
+
+    first = await maker.decide(_request(market))
+    second = await maker.decide(_request(market))
+
+    for answer in (first, second):
+        assert answer.error is None
+        assert _by_symbol(answer.decisions)["BTCUSDT"].action is Action.OPEN_LONG
+    assert len(server.requests) == 4
+
+
 async def test_a_second_schema_error_holds_every_symbol(
     server: FakeOpenAIServer, market: SimulatedMarket
 ) -> None:

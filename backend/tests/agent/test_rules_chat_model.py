@@ -12,7 +12,7 @@ from alphatransformer.agent.decision_maker import DecisionRequest
 from alphatransformer.agent.llm_agent import ANSWER_TOOL
 from alphatransformer.agent.llm_factory import build_decision_maker
 from alphatransformer.agent.rules_chat_model import RULES_MODEL_NAME, RulesChatModel
-from alphatransformer.agent.tools import CycleContext
+from alphatransformer.agent.tools import CycleContext, cycle_context
 from alphatransformer.config.schema import AppConfig
 from alphatransformer.market.simulated import SimulatedMarket
 from alphatransformer.market.types import Interval
@@ -67,16 +67,12 @@ async def test_agent_graph_decides_exactly_what_the_strategy_decides(hours: int)
     assert any(d.action.opens for d in direct)  # sized entries survive the trip, not only holds
 
 
-async def test_rules_model_looks_at_the_snapshot_then_answers_for_free() -> None:
+async def test_rules_model_answers_in_one_turn_for_free() -> None:
     answer = await build_decision_maker(CONFIG).decide(_request(0))
     transcript = answer.transcript
     assert transcript is not None
-    assert [m["type"] for m in transcript] == ["system", "human", "ai", "tool", "ai", "tool"]
-    first_call, final_call = (
-        transcript[2]["data"]["tool_calls"],
-        transcript[4]["data"]["tool_calls"],
-    )
-    assert [c["name"] for c in first_call] == ["get_market_snapshot"]
+    assert [m["type"] for m in transcript] == ["system", "human", "ai", "tool"]
+    final_call = transcript[2]["data"]["tool_calls"]
     assert [c["name"] for c in final_call] == [ANSWER_TOOL]
     assert len(final_call[0]["args"]["decisions"]) == len(SYMBOLS)
     assert answer.model == RULES_MODEL_NAME
@@ -87,6 +83,6 @@ async def test_rules_model_looks_at_the_snapshot_then_answers_for_free() -> None
 async def test_rules_model_answers_only_through_the_answer_tool() -> None:
     request = _request(0)
     context = CycleContext(SYMBOLS, request.market, request.account, Interval.M3, Interval.H4)
-    model = RulesChatModel(rules=CONFIG.agent.rules, context=context)
-    with pytest.raises(ValueError, match=f"answers through the {ANSWER_TOOL} tool"):
+    model = RulesChatModel(rules=CONFIG.agent.rules)
+    with cycle_context(context), pytest.raises(ValueError, match=f"through the {ANSWER_TOOL}"):
         await model.ainvoke("What now?")

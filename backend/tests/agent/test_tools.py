@@ -13,7 +13,13 @@ from langchain_core.messages import ToolMessage
 from langchain_core.tools import BaseTool
 
 from alphatransformer.agent import indicators
-from alphatransformer.agent.tools import MAX_KLINES, CycleContext, build_tools
+from alphatransformer.agent.tools import (
+    MAX_KLINES,
+    CycleContext,
+    build_tools,
+    current_cycle,
+    cycle_context,
+)
 from alphatransformer.config.schema import MarketConfig
 from alphatransformer.database.models import Decision
 from alphatransformer.database.repositories import DecisionFilter
@@ -67,7 +73,7 @@ def market() -> SimulatedMarket:
 
 
 @pytest.fixture
-def tools(market: SimulatedMarket, history: RecordedHistory) -> dict[str, BaseTool]:
+def tools(market: SimulatedMarket, history: RecordedHistory) -> CycleTools:
     position = Position(
         symbol="ETHUSDT",
         quantity=Decimal("-2"),
@@ -87,20 +93,29 @@ def tools(market: SimulatedMarket, history: RecordedHistory) -> dict[str, BaseTo
         Decimal("2333.33"),
         (position,),
     )
-    context = CycleContext(SYMBOLS, market, account, Interval.M3, Interval.H4, history)
-    return {tool.name: tool for tool in build_tools(context)}
+    return CycleTools(CycleContext(SYMBOLS, market, account, Interval.M3, Interval.H4, history))
 
 
-async def _call(tool: BaseTool, **arguments: Any) -> str:
-    result = await tool.ainvoke(arguments)
-    assert isinstance(result, str)
-    return result
+class CycleTools:
+    """The agent's tools, called inside one cycle's context."""
+
+    def __init__(self, context: CycleContext) -> None:
+        self.context = context
+        tools = build_tools(with_recent_decisions=context.recent_decisions is not None)
+        self.by_name: dict[str, BaseTool] = {tool.name: tool for tool in tools}
+
+    async def call(self, name: str, **arguments: Any) -> str:
+        result = await self.invoke(name, arguments)
+        assert isinstance(result, str)
+        return result
+
+    async def invoke(self, name: str, payload: dict[str, Any]) -> Any:
+        with cycle_context(self.context):
+            return await self.by_name[name].ainvoke(payload)
 
 
-async def test_klines_come_as_csv_oldest_first(
-    tools: dict[str, BaseTool], market: SimulatedMarket
-) -> None:
-    text = await _call(tools["get_klines"], symbol="BTCUSDT", interval="4h", limit=3)
+async def test_klines_come_as_csv_oldest_first(tools: CycleTools, market: SimulatedMarket) -> None:
+    text = await tools.call("get_klines", symbol="BTCUSDT", interval="4h", limit=3)
     header, *rows = text.splitlines()
     assert header == "open_time,open,high,low,close,volume"
     newest = market.klines("BTCUSDT", Interval.H4, 3)
@@ -109,9 +124,9 @@ async def test_klines_come_as_csv_oldest_first(
 
 
 async def test_indicators_are_the_latest_values_of_the_standard_set(
-    tools: dict[str, BaseTool], market: SimulatedMarket
+    tools: CycleTools, market: SimulatedMarket
 ) -> None:
-    figures = json.loads(await _call(tools["get_indicators"], symbol="ETHUSDT", interval="3m"))
+    figures = json.loads(await tools.call("get_indicators", symbol="ETHUSDT", interval="3m"))
     series = indicators.compute_indicators(market.arrays("ETHUSDT", Interval.M3))
     assert figures["rsi14"] == pytest.approx(indicators.latest(series.rsi14), rel=1e-5)
     assert figures["macd_histogram"] == pytest.approx(
@@ -124,21 +139,21 @@ async def test_indicators_are_the_latest_values_of_the_standard_set(
 
 
 async def test_market_snapshot_lists_every_symbol(
-    tools: dict[str, BaseTool], market: SimulatedMarket
+    tools: CycleTools, market: SimulatedMarket
 ) -> None:
-    snapshot = json.loads(await _call(tools["get_market_snapshot"]))
+    snapshot = json.loads(await tools.call("get_market_snapshot"))
     assert [row["symbol"] for row in snapshot] == list(SYMBOLS)
     assert snapshot[0]["price"] == market.latest_price("BTCUSDT")
     assert snapshot[0]["funding_rate"] is not None
     assert snapshot[0]["open_interest"] is not None
 
 
-async def test_account_and_positions_are_the_cycle_snapshot(tools: dict[str, BaseTool]) -> None:
-    account = json.loads(await _call(tools["get_account"]))
+async def test_account_and_positions_are_the_cycle_snapshot(tools: CycleTools) -> None:
+    account = json.loads(await tools.call("get_account"))
     assert account["equity"] == "10200"
     assert account["available_balance"] == "7866.67"
     assert account["open_positions"] == 1
-    positions = json.loads(await _call(tools["get_positions"]))
+    positions = json.loads(await tools.call("get_positions"))
     assert positions == [
         {
             "symbol": "ETHUSDT",
@@ -154,22 +169,37 @@ async def test_account_and_positions_are_the_cycle_snapshot(tools: dict[str, Bas
 
 
 async def test_recent_decisions_query_the_history_and_cut_the_reasoning(
-    tools: dict[str, BaseTool], history: RecordedHistory
+    tools: CycleTools, history: RecordedHistory
 ) -> None:
-    rows = json.loads(await _call(tools["get_recent_decisions"], symbol="BTCUSDT", limit=5))
+    rows = json.loads(await tools.call("get_recent_decisions", symbol="BTCUSDT", limit=5))
     assert history.queries == [(DecisionFilter(symbol="BTCUSDT"), 5)]
     assert rows[0]["status"] == "rejected"
     assert rows[0]["status_reason"] == "confidence 0.4 is below the minimum 0.55"
     assert rows[0]["time"] == "2026-01-01 00:00"
     assert len(rows[0]["reasoning"]) == 300
-    await _call(tools["get_recent_decisions"])
+    await tools.call("get_recent_decisions")
     assert history.queries[-1] == (DecisionFilter(symbol=None), 10)
 
 
-def test_recent_decisions_tool_needs_a_history(market: SimulatedMarket) -> None:
-    account = Account("USDT", Decimal(1), Decimal(0), Decimal(1), Decimal(0))
-    context = CycleContext(SYMBOLS, market, account, Interval.M3, Interval.H4)
-    assert "get_recent_decisions" not in {tool.name for tool in build_tools(context)}
+def test_recent_decisions_tool_needs_a_history() -> None:
+    offered = {tool.name for tool in build_tools(with_recent_decisions=False)}
+    assert "get_recent_decisions" not in offered
+    assert "get_recent_decisions" in {t.name for t in build_tools(with_recent_decisions=True)}
+
+
+async def test_a_tool_outside_a_cycle_fails_loudly_and_cycles_do_not_leak(
+    tools: CycleTools,
+) -> None:
+    with pytest.raises(RuntimeError, match="no decision cycle is running"):
+        current_cycle()
+    context = tools.context
+    other = CycleContext(("ETHUSDT",), context.market, context.account, Interval.M3, Interval.H4)
+    with cycle_context(other):
+        snapshot = await tools.by_name["get_market_snapshot"].ainvoke({})
+        assert [row["symbol"] for row in json.loads(snapshot)] == ["ETHUSDT"]
+        assert current_cycle() is other
+    with pytest.raises(RuntimeError):
+        current_cycle()
 
 
 @pytest.mark.parametrize(
@@ -191,15 +221,15 @@ def test_recent_decisions_tool_needs_a_history(market: SimulatedMarket) -> None:
     ],
 )
 async def test_bad_arguments_come_back_as_an_error_the_model_can_read(
-    tools: dict[str, BaseTool], tool: str, arguments: dict[str, Any], error: str
+    tools: CycleTools, tool: str, arguments: dict[str, Any], error: str
 ) -> None:
-    result = await _call(tools[tool], **arguments)
+    result = await tools.call(tool, **arguments)
     assert result.startswith("error: ")
     assert error in result
 
 
 async def test_a_bad_tool_call_is_an_error_tool_message_not_an_exception(
-    tools: dict[str, BaseTool],
+    tools: CycleTools,
 ) -> None:
     call = {
         "type": "tool_call",
@@ -207,7 +237,7 @@ async def test_a_bad_tool_call_is_an_error_tool_message_not_an_exception(
         "name": "get_klines",
         "args": {"symbol": "BTCUSDT", "interval": "3m", "limit": MAX_KLINES + 1},
     }
-    message = await tools["get_klines"].ainvoke(call)
+    message = await tools.invoke("get_klines", call)
     assert isinstance(message, ToolMessage)
     assert message.status == "error"
     assert message.tool_call_id == "call_1"
