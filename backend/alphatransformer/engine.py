@@ -180,7 +180,7 @@ class TradingEngine:
             try:
                 state = await run_cycle(graph, cycle_id, started_ms)
                 report = _report(cycle_id, started_at, to_datetime(self._clock.now_ms()), state)
-                await self._publish_cycle(cycle_id)
+                await self._publish_cycle(state)
             except Exception as exc:
                 logger.exception("cycle %s failed", cycle_id)
                 self._status.failed_cycles += 1
@@ -230,8 +230,8 @@ class TradingEngine:
         logger.warning("the cycle overran its %d ms slot; %d cycle(s) skipped", cycle_ms, missed)
         return next_ms + missed * cycle_ms
 
-    async def _publish_cycle(self, cycle_id: str) -> None:
-        rows = await self._parts.decisions.for_cycle(cycle_id)
+    async def _publish_cycle(self, state: CycleState) -> None:
+        rows = state.get("rows", [])
         for row in rows:
             key = f"{row.action}:{row.status}"
             self._status.outcomes[key] = self._status.outcomes.get(key, 0) + 1
@@ -259,7 +259,7 @@ def _report(cycle_id: str, started: datetime, finished: datetime, state: CycleSt
         cycle_id=cycle_id,
         started_at=started,
         finished_at=finished,
-        decisions=len(state.get("decision_ids", [])),
+        decisions=len(state.get("rows", [])),
         executed=count[DecisionStatus.EXECUTED],
         rejected=count[DecisionStatus.REJECTED],
         failed=count[DecisionStatus.FAILED],

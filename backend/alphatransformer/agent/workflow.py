@@ -40,7 +40,9 @@ class CycleState(TypedDict, total=False):
     started_ms: int
     answer: ModelAnswer
     decisions: list[TradeDecision]
-    decision_ids: list[int]
+    rows: list[Decision]
+    """The saved rows, kept equal to the table's (statuses included) so the engine publishes
+    them without reading them back."""
     outcomes: list[DecisionOutcome]
 
 
@@ -109,7 +111,8 @@ def _save_step(parts: CycleParts) -> Any:
         rows = [_decision_row(d, state["cycle_id"], cycle.model, now) for d in state["decisions"]]
         for row in rows:
             row.price = _price(parts.market, row.symbol)
-        return {"decision_ids": await parts.decisions.add_cycle(cycle, rows)}
+        await parts.decisions.add_cycle(cycle, rows)
+        return {"rows": rows}
 
     return save
 
@@ -120,14 +123,20 @@ def _execute_step(parts: CycleParts) -> Any:
         are recorded as they are placed, and a crash before the statuses are written leaves
         decisions pending, which startup reconciliation settles from those orders."""
         outcomes: list[DecisionOutcome] = []
-        changes: list[StatusChange] = []
-        for decision, decision_id in zip(state["decisions"], state["decision_ids"], strict=True):
+        changes: list[tuple[Decision, StatusChange]] = []
+        for decision, row in zip(state["decisions"], state["rows"], strict=True):
             if decision.action is Action.HOLD:
                 continue
-            outcome = await _execute_one(parts, decision, decision_id)
-            changes.append(StatusChange(decision_id, outcome.status, outcome.reason, outcome.rule))
+            outcome = await _execute_one(parts, decision, row.id)
+            changes.append(
+                (row, StatusChange(row.id, outcome.status, outcome.reason, outcome.rule))
+            )
             outcomes.append(outcome)
-        await parts.decisions.set_statuses(changes, at=to_datetime(parts.clock.now_ms()))
+        at = to_datetime(parts.clock.now_ms())
+        await parts.decisions.set_statuses([change for _, change in changes], at=at)
+        for row, change in changes:
+            for column, value in change.values(at).items():
+                setattr(row, column, value)
         return {"outcomes": outcomes}
 
     return execute
