@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, Table, func, insert, select, update
+from sqlalchemy import Select, Table, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
@@ -103,7 +103,7 @@ class DecisionRepository:
             row.run_id, row.cycle_id = self.run_id, cycle.id
         async with self._sessions.begin() as session:
             # The cycle first: the rows' foreign key needs it.
-            await session.execute(insert(_table(DecisionCycle)).values(_new_row_values(cycle)))
+            await session.execute(insert(_table(DecisionCycle)), _new_row_values(cycle))
             if not rows:
                 return []
             # One multi-row INSERT (a Core one: the ORM's splits rows by which values are None),
@@ -169,10 +169,12 @@ class DecisionRepository:
         """Every change in one transaction and one executemany UPDATE: a cycle's outcomes."""
         if not changes:
             return
+        table = _table(Decision)
+        statement = update(table).where(table.c.id == bindparam("decision_id"))
         async with self._sessions.begin() as session:
             await session.execute(
-                update(Decision),
-                [{"id": change.decision_id, **change.values(at)} for change in changes],
+                statement,
+                [{"decision_id": change.decision_id, **change.values(at)} for change in changes],
             )
 
     async def get(self, decision_id: int) -> Decision | None:
@@ -373,7 +375,7 @@ class SnapshotRepository:
     async def add(self, row: AccountSnapshot) -> None:
         row.run_id = self.run_id
         async with self._sessions.begin() as session:
-            await session.execute(insert(_table(AccountSnapshot)).values(_new_row_values(row)))
+            await session.execute(insert(_table(AccountSnapshot)), _new_row_values(row))
 
     async def latest(self) -> AccountSnapshot | None:
         async with self._sessions() as session:
