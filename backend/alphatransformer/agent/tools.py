@@ -238,8 +238,9 @@ def _position(position: Position) -> dict[str, Any]:
 
 
 def _decision(row: Decision) -> dict[str, Any]:
+    """A past decision as the model reads it. No row id: it tells the model nothing, and it
+    differs between databases, so a replayed run would miss the model response cache."""
     return {
-        "id": row.id,
         "time": _iso_minute(row.created_at),
         "symbol": row.symbol,
         "action": row.action,
