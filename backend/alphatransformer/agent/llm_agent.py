@@ -22,14 +22,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any
 
 from langchain.agents import create_agent
-from langchain.agents.middleware import ModelCallLimitMiddleware
+from langchain.agents.middleware import AgentMiddleware, ModelRequest, ModelResponse
 from langchain.agents.structured_output import StructuredOutputError, ToolStrategy
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, SystemMessage
@@ -55,8 +55,8 @@ from alphatransformer.trading.models import Position
 logger = logging.getLogger(__name__)
 
 SCHEMA_RETRIES = 1
-# Graph steps per model call: the call-limit check, the model, the count, and a tool round.
-STEPS_PER_MODEL_CALL = 4
+# Graph steps per model call: the model, and a tool round.
+STEPS_PER_MODEL_CALL = 2
 EXCERPT_CHARS = 300
 _TOKENS_PER_MTOK = Decimal(1_000_000)
 _EXIT_PLAN_LOOKBACK = 20  # executed decisions searched for the one that opened a position
@@ -149,9 +149,7 @@ class AgentDecisionMaker:
             build_tools(with_recent_decisions=recent_decisions is not None),
             system_prompt=settings.system_prompt,
             response_format=ToolStrategy(TradingDecisions, handle_errors=_schema_retry),
-            middleware=[
-                ModelCallLimitMiddleware(run_limit=settings.max_model_calls, exit_behavior="end")
-            ],
+            middleware=[_CallLimit(settings.max_model_calls)],
         )
 
     @property
@@ -245,23 +243,48 @@ def _position_key(position: Position) -> _PositionKey:
     return (position.symbol, position.quantity, position.entry_price)
 
 
-class _RetryBudget:
-    """Schema retries left in one agent run."""
+class _RunBudget:
+    """What one agent run may still spend: model calls, and schema errors handed back."""
 
     def __init__(self) -> None:
-        self.left = SCHEMA_RETRIES
+        self.model_calls = 0
+        self.schema_retries_left = SCHEMA_RETRIES
 
 
-_RETRIES: ContextVar[_RetryBudget] = ContextVar("schema_retries")
+_BUDGET: ContextVar[_RunBudget] = ContextVar("agent_run_budget")
+
+
+class _CallLimit(AgentMiddleware):
+    """Ends the run after `limit` model calls, as if the model had stopped with a note.
+
+    LangChain's `ModelCallLimitMiddleware` does the same with two more graph steps per call
+    (a check before the model, a count after it); counting around the call itself keeps one
+    step per call, which is a sixth of a backtest cycle's time.
+    """
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self._limit = limit
+
+    async def awrap_model_call(
+        self,
+        request: ModelRequest[Any],
+        handler: Callable[[ModelRequest[Any]], Awaitable[ModelResponse[Any]]],
+    ) -> ModelResponse[Any] | AIMessage:
+        budget = _BUDGET.get()
+        if budget.model_calls >= self._limit:
+            return AIMessage(f"model call limit reached: {budget.model_calls} of {self._limit}")
+        budget.model_calls += 1
+        return await handler(request)
 
 
 def _schema_retry(error: Exception) -> str:
     """`ToolStrategy`'s error handler: the first schema errors go back to the model to fix,
     the next one ends the cycle (raised, it reaches `_run_agent`)."""
-    budget = _RETRIES.get()
-    if budget.left <= 0:
+    budget = _BUDGET.get()
+    if budget.schema_retries_left <= 0:
         raise error
-    budget.left -= 1
+    budget.schema_retries_left -= 1
     return (
         f"Error: {error}\nCall {ANSWER_TOOL} again with a list `decisions` holding one "
         "object per symbol, each with at least symbol, action and confidence."
@@ -271,7 +294,7 @@ def _schema_retry(error: Exception) -> str:
 async def _run_agent(agent: Any, first_message: str, recursion_limit: int) -> _Run:
     """Run the agent to its end, keeping the latest state so a failure still shows its cost."""
     state: dict[str, Any] = {"messages": [HumanMessage(first_message)]}
-    token = _RETRIES.set(_RetryBudget())
+    token = _BUDGET.set(_RunBudget())
     try:
         async for update in agent.astream(
             state, config={"recursion_limit": recursion_limit}, stream_mode="values"
@@ -288,7 +311,7 @@ async def _run_agent(agent: Any, first_message: str, recursion_limit: int) -> _R
         logger.warning("agent run failed: %s: %s", type(exc).__name__, exc)
         return _Run(state["messages"], None, f"{type(exc).__name__}: {_excerpt(str(exc))}")
     finally:
-        _RETRIES.reset(token)
+        _BUDGET.reset(token)
     answer = state.get("structured_response")
     if isinstance(answer, TradingDecisions):
         return _Run(state["messages"], answer, None)

@@ -266,7 +266,7 @@ async def test_a_second_schema_error_holds_every_symbol(
         pytest.param(
             [tool_calls_reply(("get_account", {}))] * 3,
             {"max_model_calls": 2},
-            "Model call limits exceeded: run limit (2/2)",
+            "model call limit reached: 2 of 2",
             id="endless-tool-calls",
         ),
     ],
@@ -284,6 +284,17 @@ async def test_a_run_without_an_answer_holds_every_symbol_with_the_reason(
     _assert_all_hold(answer, reason)
     assert answer.transcript is not None
     assert [m["type"] for m in answer.transcript[:2]] == ["system", "human"]
+
+
+async def test_the_call_limit_stops_the_model_before_the_next_call(
+    server: FakeOpenAIServer, market: SimulatedMarket
+) -> None:
+    endless = [tool_calls_reply(("get_account", {}))] * 5
+    answer = await _decide(server, market, *endless, max_model_calls=3)
+
+    assert len(server.requests) == 3
+    assert answer.error is not None
+    assert "model call limit reached: 3 of 3" in answer.error
 
 
 def _assert_all_hold(answer: ModelAnswer, reason: str) -> None:
