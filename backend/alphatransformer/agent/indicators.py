@@ -14,7 +14,8 @@ a period is not an error: its values stay NaN, that is None.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections import OrderedDict
+from dataclasses import dataclass, fields
 from typing import NamedTuple
 
 import talib
@@ -119,8 +120,32 @@ class IndicatorSeries:
     volume_average20: FloatArray
 
 
+_MEMO_SIZE = 32
+_memo: OrderedDict[int, tuple[KlineArrays, IndicatorSeries]] = OrderedDict()
+
+
 def compute_indicators(klines: KlineArrays) -> IndicatorSeries:
-    """Every indicator of the standard set for one series, in one pass over TA-Lib."""
+    """Every indicator of the standard set for one series, in one pass over TA-Lib.
+
+    Remembered for the last few series: the cache hands out one `KlineArrays` per state of a
+    series (a new one after every insert), so the same object means the same candles, and the
+    long timeframe's indicators, which change once per long candle, are not recomputed by the
+    prompt, the tools and the next cycles in between.
+    """
+    hit = _memo.get(id(klines))
+    if hit is not None and hit[0] is klines:
+        _memo.move_to_end(id(klines))
+        return hit[1]
+    series = _compute(klines)
+    for field in fields(series):  # shared from now on: nobody may change them
+        getattr(series, field.name).flags.writeable = False
+    _memo[id(klines)] = (klines, series)  # holding `klines` keeps its id from being reused
+    if len(_memo) > _MEMO_SIZE:
+        _memo.popitem(last=False)
+    return series
+
+
+def _compute(klines: KlineArrays) -> IndicatorSeries:
     close = klines.close
     macd_ = macd(close)
     bands = bollinger(close)
