@@ -138,7 +138,8 @@ HistoryOption = Annotated[
     Path,
     typer.Option(
         help="Monthly history files: data download's, or Binance's CSV/zip archives laid out "
-        "as SYMBOL/INTERVAL/SYMBOL-INTERVAL-YYYY-MM.csv (or .csv.gz, .zip)."
+        "as SYMBOL/INTERVAL/SYMBOL-INTERVAL-YYYY-MM.csv (or .csv.gz, .zip); funding rates, "
+        "replayed when present, as SYMBOL/fundingRate/SYMBOL-fundingRate-YYYY-MM.csv."
     ),
 ]
 AllowGapsOption = Annotated[
@@ -322,7 +323,8 @@ def data_download(
         typer.Option(help="Binance USDⓈ-M REST URL (default: config's production URL)."),
     ] = None,
 ) -> None:
-    """Fetch candles over REST into monthly files, resumably: complete months are skipped."""
+    """Fetch candles and funding rates over REST into monthly files, resumably: complete months
+    are skipped."""
     from alphatransformer.backtest.console import print_downloads, progress_bar
     from alphatransformer.backtest.downloads import download_all
     from alphatransformer.market.binance.errors import BinanceError
@@ -335,7 +337,7 @@ def data_download(
     period = (_ms(start), now_ms if end is None else _ms(end))
     url = base_url or settings.binance.production.rest_url
     try:
-        with progress_bar(_err, f"Downloading {chosen} candles") as update:
+        with progress_bar(_err, f"Downloading {chosen} candles and funding rates") as update:
             done = asyncio.run(
                 download_all(url, root, symbols, chosen, period, now_ms=now_ms, progress=update)
             )

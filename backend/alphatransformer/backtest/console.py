@@ -3,7 +3,7 @@ ETA while they run, then the results as tables."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -23,7 +23,7 @@ from rich.table import Table
 if TYPE_CHECKING:
     # Only for annotations: the download command needs none of the agent machinery.
     from alphatransformer.backtest.arena import ArenaOutcome, Standing
-    from alphatransformer.backtest.downloads import MonthDownload
+    from alphatransformer.backtest.downloads import Downloads
     from alphatransformer.backtest.runner import SavedRun
 
 
@@ -90,15 +90,16 @@ def print_leaderboard(console: Console, outcome: ArenaOutcome) -> None:
         console.print(f"  {saved.result.name}: trades.csv sha256 {saved.checksum}")
 
 
-def print_downloads(console: Console, done: Mapping[str, Sequence[MonthDownload]]) -> None:
-    """Per symbol: the months fetched (with their candle counts) and the months skipped."""
-    for symbol, downloads in done.items():
-        fetched = [f"{d.month.label} ({d.candles})" for d in downloads if not d.skipped]
-        skipped = [d.month.label for d in downloads if d.skipped]
-        parts = [f"fetched {', '.join(fetched)}" if fetched else "nothing fetched"]
-        if skipped:
-            parts.append(f"already complete: {', '.join(skipped)}")
-        console.print(f"{symbol}: {'; '.join(parts)}", highlight=False)
+def print_downloads(console: Console, done: Downloads) -> None:
+    """Per symbol and kind: the months fetched (with their counts) and the months skipped."""
+    for kind, per_symbol in (("candles", done.candles), ("funding rates", done.funding)):
+        for symbol, downloads in per_symbol.items():
+            fetched = [f"{d.month.label} ({d.saved})" for d in downloads if not d.skipped]
+            skipped = [d.month.label for d in downloads if d.skipped]
+            parts = [f"fetched {', '.join(fetched)}" if fetched else "nothing fetched"]
+            if skipped:
+                parts.append(f"already complete: {', '.join(skipped)}")
+            console.print(f"{symbol} {kind}: {'; '.join(parts)}", highlight=False)
 
 
 def _cells(row: Standing) -> Sequence[str]:

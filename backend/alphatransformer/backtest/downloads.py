@@ -1,11 +1,13 @@
-"""History for backtests: Binance candles fetched over REST into the monthly files the replay
-reads (`history_files.history_path`), one whole calendar month per file.
+"""History for backtests: Binance candles and funding rates fetched over REST into the monthly
+files the replay reads (`history_files.history_path`, `funding_path`), one whole calendar month
+per file.
 
 Downloads resume: a month already complete on disk (it reads cleanly and ends with the month's
 last candle) is skipped; a partial one (the month still running at the last download, or a
 file cut short) is fetched again whole. Only closed candles are saved, and each file appears
 complete or not at all (`write_klines`), so an interrupted download loses at most the month in
-progress.
+progress. Funding months resume the same way: one is complete when its last funding closes
+the month (the next one, an interval later, falls in the month after).
 """
 
 from __future__ import annotations
@@ -13,15 +15,20 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from itertools import groupby
+from itertools import groupby, pairwise
 from pathlib import Path
 
 from alphatransformer.market.binance.http import BinanceHttp
 from alphatransformer.market.binance.rest import BinanceMarketRest
+from alphatransformer.market.binance.schemas import FundingRate
 from alphatransformer.market.history_files import (
     HistoryFileError,
+    SettledFunding,
+    funding_path,
     history_path,
+    read_funding,
     read_klines,
+    write_funding,
     write_klines,
 )
 from alphatransformer.market.types import Interval, Kline
@@ -31,6 +38,9 @@ Advance = Callable[[int], None]
 """Told how many more candles of the expected total are done (fetched, or found on disk)."""
 
 _PROGRESS_BATCH = 1000
+_HOUR_MS = 3_600_000
+# Binance's funding interval unless a symbol's was changed; used for a month with one funding.
+_DEFAULT_FUNDING_HOURS = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,12 +55,21 @@ class Month:
 
 @dataclass(frozen=True, slots=True)
 class MonthDownload:
-    """What happened to one month: `candles` saved (0 when skipped or nothing was there)."""
+    """What happened to one month's file: `saved` candles or funding rates (0 when skipped or
+    nothing was there)."""
 
     month: Month
     path: Path
-    candles: int
+    saved: int
     skipped: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Downloads:
+    """What `download_all` did, per symbol: each month of candles, each month of funding."""
+
+    candles: dict[str, list[MonthDownload]]
+    funding: dict[str, list[MonthDownload]]
 
 
 def months(start_ms: int, end_ms: int) -> list[Month]:
@@ -99,6 +118,36 @@ async def download_history(
     return done
 
 
+async def download_funding(
+    rest: BinanceMarketRest, root: Path, symbol: str, period: tuple[int, int], *, now_ms: int
+) -> list[MonthDownload]:
+    """Fetch the funding rates of every month of `symbol` touched by `period` into `root`.
+
+    Funding is sparse (93 rates in a month of 8-hourly funding), so the months not complete yet
+    come in one paged sweep, 1,000 rates a page, rather than a request each: Binance paces this
+    endpoint by its own small pool (500 requests per 5 minutes). A month that has begun is saved
+    even with no funding in it (before the symbol's first), so the replay knows there was none.
+    """
+    begun = [month for month in months(*period) if month.start_ms < now_ms]
+    paths = {month: funding_path(root, symbol, month.label) for month in begun}
+    missing = [month for month in begun if not is_funding_complete(paths[month], month)]
+    fetched: list[FundingRate] = []
+    if missing:
+        # `funding_rates_range` takes an inclusive end.
+        end_ms = min(missing[-1].end_ms, now_ms) - 1
+        fetched = [r async for r in rest.funding_rates_range(symbol, missing[0].start_ms, end_ms)]
+    fundings = settled_fundings(fetched)
+    done: list[MonthDownload] = []
+    for month in begun:
+        if month not in missing:
+            done.append(MonthDownload(month, paths[month], 0, skipped=True))
+            continue
+        inside = [f for f in fundings if month.start_ms <= f.calc_time < month.end_ms]
+        write_funding(paths[month], inside)
+        done.append(MonthDownload(month, paths[month], len(inside), skipped=False))
+    return done
+
+
 async def download_all(
     base_url: str,
     root: Path,
@@ -108,9 +157,9 @@ async def download_all(
     *,
     now_ms: int,
     progress: Callable[[int, int], None] | None = None,
-) -> dict[str, list[MonthDownload]]:
-    """`download_history` for each symbol from the Binance REST API at `base_url`; `progress`
-    is told (candles done, candles expected) over all of them."""
+) -> Downloads:
+    """`download_history` and `download_funding` for each symbol from the Binance REST API at
+    `base_url`; `progress` is told (candles done, candles expected) over all of them."""
     total = len(symbols) * sum(expected_candles(m, interval, now_ms) for m in months(*period))
     done = 0
 
@@ -120,14 +169,17 @@ async def download_all(
         if progress is not None:
             progress(done, total)
 
+    downloads = Downloads({}, {})
     async with BinanceHttp(base_url) as http:
         rest = BinanceMarketRest(http)
-        return {
-            symbol: await download_history(
+        for symbol in symbols:
+            downloads.candles[symbol] = await download_history(
                 rest, root, symbol, interval, period, now_ms=now_ms, advance=advance
             )
-            for symbol in symbols
-        }
+            downloads.funding[symbol] = await download_funding(
+                rest, root, symbol, period, now_ms=now_ms
+            )
+    return downloads
 
 
 def write_history(root: Path, klines: Sequence[Kline]) -> list[Path]:
@@ -155,6 +207,39 @@ def is_complete(path: Path, symbol: str, interval: Interval, month: Month) -> bo
     except HistoryFileError:
         return False
     return bool(klines) and klines[-1].open_time == month.end_ms - interval.ms
+
+
+def is_funding_complete(path: Path, month: Month) -> bool:
+    """Whether the month's funding file reads cleanly and its last funding closes the month:
+    the next one, an interval later, is due in the next month."""
+    if not path.exists():
+        return False
+    try:
+        fundings = read_funding(path)
+    except HistoryFileError:
+        return False
+    if not fundings:
+        return False
+    last = fundings[-1]
+    return last.calc_time + last.interval_hours * _HOUR_MS >= month.end_ms
+
+
+def settled_fundings(rates: Sequence[FundingRate]) -> list[SettledFunding]:
+    """`/fapi/v1/fundingRate` rows as fundingRate file rows, times and rates as Binance sent them.
+
+    The API does not give the funding interval: it is taken as the hours since the previous
+    funding, rounded (Binance stamps some a millisecond late), the first row of a download
+    taking the next row's (or the usual 8 h when it is alone). The mark price is left out, as in
+    Binance's files.
+    """
+    if not rates:
+        return []
+    gaps = [round((b.funding_time - a.funding_time) / _HOUR_MS) for a, b in pairwise(rates)]
+    hours = [gaps[0] if gaps else _DEFAULT_FUNDING_HOURS, *gaps]
+    return [
+        SettledFunding(rate.funding_time, max(1, interval), rate.funding_rate)
+        for rate, interval in zip(rates, hours, strict=True)
+    ]
 
 
 async def _fetch(

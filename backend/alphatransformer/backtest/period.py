@@ -1,21 +1,26 @@
 """What a backtest replays: the period, how often agents decide, and the history files that
-must cover it (with the warm-up before its start).
+must cover it (with the warm-up before its start): candles always, funding rates when they were
+downloaded.
 
 Light on imports on purpose: the CLI checks a period before it loads the agent machinery.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from alphatransformer.config.schema import MarketConfig
-from alphatransformer.market.history_files import read_range
+from alphatransformer.market.history_files import read_funding_range, read_range
 from alphatransformer.market.types import Interval, Kline
 from alphatransformer.utils.clock import to_datetime
 
+logger = logging.getLogger(__name__)
+
 Candles = dict[tuple[str, Interval], list[Kline]]
+_MINUTE_MS = 60_000
 
 
 class BacktestDataError(ValueError):
@@ -58,11 +63,19 @@ class ReplayPeriod:
         return now_ms < self.end_ms and (now_ms - self.start_ms) % self.decision_interval.ms == 0
 
 
+@dataclass(frozen=True, slots=True)
+class FundingHistory:
+    """The funding rates a backtest replays, per symbol as (time ms, rate), and the symbols it
+    has none for: positions in those pay no funding, so their PnL leaves it out."""
+
+    rates: dict[str, list[tuple[int, float]]]
+    missing: tuple[str, ...]
+
+
 def load_candles(symbols: Sequence[str], market: MarketConfig, period: ReplayPeriod) -> Candles:
     """Each symbol's short candles from the warm-up's start to the end, checked to reach both."""
-    long, short = market.long_interval, market.short_interval
-    # Where `ReplayMarket.from_history_files` starts too: the warm-up of the long interval.
-    first_ms = long.open_time(period.start_ms) - market.history_candles * long.ms
+    short = market.short_interval
+    first_ms = _first_ms(market, period)
     candles: Candles = {}
     for symbol in symbols:
         klines = read_range(
@@ -71,6 +84,46 @@ def load_candles(symbols: Sequence[str], market: MarketConfig, period: ReplayPer
         _check_coverage(symbol, short, klines, period)
         candles[(symbol, short)] = klines
     return candles
+
+
+def load_funding(
+    symbols: Sequence[str], market: MarketConfig, period: ReplayPeriod
+) -> FundingHistory:
+    """Each symbol's funding rates over the months its candles come from, or the symbol listed
+    as missing, with a warning, when none of those months has a funding file (a month missing
+    among present ones raises `HistoryFileError`).
+
+    Times are moved to the minute they settled: Binance stamps some a millisecond late, and the
+    paper exchange, paying at the exact funding time, takes the rate settled by then.
+    """
+    first_ms = _first_ms(market, period)
+    rates: dict[str, list[tuple[int, float]]] = {}
+    missing: list[str] = []
+    for symbol in symbols:
+        fundings = read_funding_range(period.history, symbol, first_ms, period.end_ms)
+        if fundings is None:
+            missing.append(symbol)
+        else:
+            rates[symbol] = [(_to_the_minute(f.calc_time), f.rate) for f in fundings]
+    if missing:
+        logger.warning(
+            "no funding files for %s in %s: funding is not replayed for them and their PnL "
+            "leaves it out (alphatransformer data download fetches them)",
+            ", ".join(missing),
+            period.history,
+        )
+    return FundingHistory(rates, tuple(missing))
+
+
+def _first_ms(market: MarketConfig, period: ReplayPeriod) -> int:
+    """Where the files must start (as `ReplayMarket.from_history_files` does): the warm-up of
+    the long interval before the first decision."""
+    long = market.long_interval
+    return long.open_time(period.start_ms) - market.history_candles * long.ms
+
+
+def _to_the_minute(time_ms: int) -> int:
+    return (time_ms + _MINUTE_MS // 2) // _MINUTE_MS * _MINUTE_MS
 
 
 def _check_coverage(

@@ -7,7 +7,8 @@ measured by one yardstick. The folder holds:
 - `trades.csv`: the closed trades, one row per round trip, in the order they closed; its SHA-256
   is in `report.json`, the determinism check (a rerun must reproduce it byte for byte);
 - `equity.png`: the equity curve over the drawdown from its running peak;
-- `report.json`: the period and settings, the performance, model usage and cost.
+- `report.json`: the period and settings, the performance, model usage and cost, and funding:
+  whether it was replayed for every symbol, and what the account paid and received.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import csv
 import hashlib
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -33,6 +34,7 @@ from alphatransformer.database.repositories import (
     SnapshotRepository,
     UsageTotals,
 )
+from alphatransformer.trading.paper.ledger import IncomeRecord, IncomeType
 from alphatransformer.trading.performance import (
     ClosedTrade,
     EquityPoint,
@@ -67,13 +69,35 @@ _PERFORMANCE = TypeAdapter(Performance)
 
 
 @dataclass(frozen=True, slots=True)
+class FundingRecord:
+    """Funding over a backtest: the symbols replayed without funding rates (positions in them
+    paid none), and what the paper account paid and received at funding times."""
+
+    unreplayed: tuple[str, ...]
+    paid: Decimal
+    received: Decimal
+
+
+@dataclass(frozen=True, slots=True)
 class RunRecord:
-    """Everything measured about one run."""
+    """Everything measured about one run; `funding` comes from the paper account's ledger, which
+    the database does not hold, so a run read back from the database alone has None."""
 
     performance: Performance
     equity: list[EquityPoint]
     trades: list[ClosedTrade]
     usage: UsageTotals
+    funding: FundingRecord | None = None
+
+
+def funding_record(income: Iterable[IncomeRecord], unreplayed: Sequence[str]) -> FundingRecord:
+    """Funding paid and received, from the account's ledger entries (others are ignored)."""
+    amounts = [entry.income for entry in income if entry.income_type is IncomeType.FUNDING_FEE]
+    return FundingRecord(
+        tuple(unreplayed),
+        paid=sum((-amount for amount in amounts if amount < 0), Decimal(0)),
+        received=sum((amount for amount in amounts if amount > 0), Decimal(0)),
+    )
 
 
 async def load_run(
@@ -128,8 +152,10 @@ def write_report(folder: Path, record: RunRecord, summary: dict[str, Any], title
     checksum = hashlib.sha256(trades).hexdigest()
     (folder / TRADES_FILE).write_bytes(trades)
     plot_equity(record.equity, folder / PLOT_FILE, title=title)
+    funding = {} if record.funding is None else {"funding": _funding_summary(record.funding)}
     document = {
         **summary,
+        **funding,
         "performance": _PERFORMANCE.dump_python(record.performance, mode="json"),
         "model_usage": {
             "cycles": record.usage.cycles,
@@ -143,6 +169,23 @@ def write_report(folder: Path, record: RunRecord, summary: dict[str, Any], title
     text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
     (folder / REPORT_FILE).write_text(text, encoding="utf-8")
     return checksum
+
+
+def _funding_summary(funding: FundingRecord) -> dict[str, Any]:
+    summary: dict[str, Any] = {
+        "replayed": not funding.unreplayed,
+        "paid": str(funding.paid),
+        "received": str(funding.received),
+        "net": str(funding.received - funding.paid),
+    }
+    if funding.unreplayed:
+        symbols = ", ".join(funding.unreplayed)
+        summary["not_replayed_for"] = list(funding.unreplayed)
+        summary["note"] = (
+            f"no funding files for {symbols}: positions in them paid no funding, so the PnL "
+            "leaves it out (alphatransformer data download fetches them)"
+        )
+    return summary
 
 
 def plot_equity(points: Sequence[EquityPoint], path: Path, *, title: str) -> None:

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -32,14 +32,14 @@ from alphatransformer.agent.llm_factory import (
 from alphatransformer.agent.tools import RecentDecisions
 from alphatransformer.backtest.baselines import BuyAndHold, buy_and_hold_risk
 from alphatransformer.backtest.model_cache import CachedChatModel, CacheStats, ModelCache
-from alphatransformer.backtest.period import Candles, ReplayPeriod, load_candles
+from alphatransformer.backtest.period import Candles, ReplayPeriod, load_candles, load_funding
 from alphatransformer.backtest.replay_exchange import FillsSettled, ReplayPaperExchange
-from alphatransformer.backtest.report import RunRecord, load_run, write_report
+from alphatransformer.backtest.report import RunRecord, funding_record, load_run, write_report
 from alphatransformer.config import AppConfig
 from alphatransformer.config.schema import AgentConfig, MarketConfig, RiskConfig
 from alphatransformer.database.models import Decision
 from alphatransformer.database.repositories import DecisionFilter, DecisionRepository
-from alphatransformer.market.replay import ReplayMarket
+from alphatransformer.market.replay import ReplayMarket, TimeSeries
 from alphatransformer.runtime import Runtime, open_runtime
 from alphatransformer.trading.snapshots import AccountSnapshotter
 from alphatransformer.utils.clock import ManualClock, to_datetime
@@ -154,10 +154,15 @@ class _Run:
 
     @classmethod
     async def open(
-        cls, entrant: Entrant, clock: ManualClock, candles: Candles, run_id: str
+        cls,
+        entrant: Entrant,
+        clock: ManualClock,
+        candles: Candles,
+        funding: Mapping[str, TimeSeries],
+        run_id: str,
     ) -> _Run:
         config = entrant.config
-        market = ReplayMarket(config.symbols, config.market, clock, candles)
+        market = ReplayMarket(config.symbols, config.market, clock, candles, funding_rates=funding)
         exchange = ReplayPaperExchange(config.trading.paper, market, clock)
         recent = _RunDecisions()
         model = entrant.make_model(recent)
@@ -232,15 +237,26 @@ async def run_entrants(
     _check_same_market(entrants)
     period.check(market)
     candles = load_candles(symbols, market, period)
+    funding = load_funding(symbols, market, period)
     clock = ManualClock(period.start_ms)
     runs: list[_Run] = []
     try:
         for entrant, run_id in zip(entrants, run_ids, strict=True):
-            runs.append(await _Run.open(entrant, clock, candles, run_id))
+            runs.append(await _Run.open(entrant, clock, candles, funding.rates, run_id))
         for run in runs:
             await run.start()
         await _replay(runs, clock, period, market, progress)
-        return [await run.finish() for run in runs]
+        results = [await run.finish() for run in runs]
+        # The funding paid lives in each paper account's ledger, which the database lacks.
+        return [
+            replace(
+                result,
+                record=replace(
+                    result.record, funding=funding_record(run.exchange.income(), funding.missing)
+                ),
+            )
+            for run, result in zip(runs, results, strict=True)
+        ]
     finally:
         for run in runs:
             await run.runtime.close()

@@ -1,4 +1,5 @@
-"""Candle history files in Binance's public kline CSV format, read strictly and written atomically.
+"""Candle and funding history files in Binance's public CSV formats, read strictly and written
+atomically.
 
 The format is the one data.binance.vision publishes: twelve columns (`open_time, open, high,
 low, close, volume, close_time, quote_volume, count, taker_buy_volume, taker_buy_quote_volume,
@@ -12,6 +13,14 @@ reads is a file the cache accepts in replay, and any problem raises one `History
 naming the file and the line. Missing candles (gaps) are an error too unless the caller passes
 `allow_gaps=True`: exchange outages do leave holes in Binance's own files, but whoever accepts
 them should say so (`ReplayMarket` then fills them with flat candles).
+
+Funding rates live next to the candles, one file a month, in Binance's public fundingRate
+format (data.binance.vision `futures/um/monthly/fundingRate`): three columns (`calc_time,
+funding_interval_hours, last_funding_rate`), the settlement time in ms, the hours of the
+interval it closed and the rate, read as strictly (`read_funding`) and written as atomically
+(`write_funding`) as the candles. No mark price is stored, as in Binance's files: a replay
+pays funding on the last candle close it shows at the funding time (`ReplayMarket.funding`),
+which differs from Binance's mark price by the basis, a few basis points of the funding paid.
 """
 
 from __future__ import annotations
@@ -25,10 +34,12 @@ import os
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
-from typing import TextIO
+from typing import TextIO, TypeVar
 
 from alphatransformer.market.kline_cache import InsertResult, KlineSeries
 from alphatransformer.market.types import Interval, Kline
@@ -48,7 +59,9 @@ COLUMNS = (
     "taker_buy_quote_volume",
     "ignore",
 )
-_HEADER = list(COLUMNS)
+FUNDING_COLUMNS = ("calc_time", "funding_interval_hours", "last_funding_rate")
+FUNDING_FOLDER = "fundingRate"
+"""The folder beside a symbol's interval folders, and the middle of the file names, as Binance's."""
 _LINE_END = "\r\n"
 _CONVERTERS: tuple[type[int] | type[float], ...] = (
     int,
@@ -64,6 +77,7 @@ _CONVERTERS: tuple[type[int] | type[float], ...] = (
     float,
     float,
 )
+_FUNDING_CONVERTERS: tuple[type[int] | type[float], ...] = (int, int, float)
 # Millisecond timestamps stay below 1e14 until the year 5138, microsecond ones (Binance spot
 # files since 2025) are above it since 1973, so the magnitude tells them apart.
 _MICROSECONDS_FROM = 10**14
@@ -77,6 +91,7 @@ _SEQUENCE_RESULTS = frozenset(
 _MONTH_FILE_SUFFIXES = (".csv", ".csv.gz", ".zip")
 # What a damaged archive or text raises while it is being read.
 _UNREADABLE = (EOFError, OSError, zlib.error, zipfile.BadZipFile, UnicodeDecodeError)
+_T = TypeVar("_T")
 
 
 class HistoryFileError(ValueError):
@@ -183,13 +198,9 @@ def write_klines(path: Path, klines: Iterable[Kline]) -> None:
     which is synced and then renamed over `path`, so a killed download never leaves a half
     file that reads like a short month.
     """
-    name = path.name
-    if not name.endswith((".csv", ".csv.gz")):
-        raise ValueError(f"{name}: history files are written as .csv or .csv.gz")
-    data = _csv_text(klines).encode()
-    if name.endswith(".gz"):
-        data = gzip.compress(data, mtime=0)
-    _write_atomically(path, data)
+    _check_writable(path)
+    # csv writes floats with repr, the shortest text that reads back as the same float.
+    _write_csv(path, COLUMNS, (_row(kline) for kline in klines))
 
 
 def history_path(root: Path, symbol: str, interval: Interval, month: str) -> Path:
@@ -197,6 +208,114 @@ def history_path(root: Path, symbol: str, interval: Interval, month: str) -> Pat
 
     The file name is Binance's, so a downloaded archive sits next to it under the same stem.
     """
+    _check_month(month)
+    return root / symbol / interval.value / f"{symbol}-{interval.value}-{month}.csv"
+
+
+@dataclass(frozen=True, slots=True)
+class SettledFunding:
+    """One row of a fundingRate file: the funding settled at `calc_time` (ms), the length of
+    the interval it closed, and its rate (longs pay `rate` x notional when it is positive)."""
+
+    calc_time: int
+    interval_hours: int
+    rate: float
+
+
+def funding_path(root: Path, symbol: str, month: str) -> Path:
+    """Where a month of funding rates lives, beside the candles:
+    `root/BTCUSDT/fundingRate/BTCUSDT-fundingRate-2024-01.csv` (Binance's file name)."""
+    _check_month(month)
+    return root / symbol / FUNDING_FOLDER / f"{symbol}-{FUNDING_FOLDER}-{month}.csv"
+
+
+def read_funding(path: Path) -> list[SettledFunding]:
+    """Every funding of a Binance fundingRate file (`.csv`, `.csv.gz` or `.zip`), oldest first.
+
+    Raises `HistoryFileError` on the first row with the wrong number of columns, a field that is
+    not a finite number, an interval under one hour, or a time not after the previous row's.
+    """
+    return list(_read_funding(path, _FundingOrder()))
+
+
+def read_funding_range(
+    root: Path, symbol: str, start_ms: int, end_ms: int
+) -> list[SettledFunding] | None:
+    """The fundings settled in [start_ms, end_ms) from the monthly files under `root`, or None
+    when no month of the range has a file (funding was never downloaded).
+
+    Once one month is there, a missing one is an error, as for candles: replaying funding for
+    part of the period only would be wrong without saying so.
+    """
+    if end_ms <= start_ms:
+        raise ValueError(f"empty range: start {start_ms} is not before end {end_ms}")
+    paths = [funding_path(root, symbol, month) for month in _months(start_ms, end_ms)]
+    if all(_find_month_file(path) is None for path in paths):
+        return None
+    order = _FundingOrder()
+    return [
+        funding
+        for path in paths
+        for funding in _read_funding(_month_file(path), order)
+        if start_ms <= funding.calc_time < end_ms
+    ]
+
+
+def write_funding(path: Path, fundings: Iterable[SettledFunding]) -> None:
+    """Save fundings as a Binance fundingRate CSV with header (`.csv` or `.csv.gz`), atomically
+    like `write_klines`; rates in plain decimals (0.00001, never 1e-05) for people to read."""
+    _check_writable(path)
+    rows = ((f.calc_time, f.interval_hours, f"{Decimal(repr(f.rate)):f}") for f in fundings)
+    _write_csv(path, FUNDING_COLUMNS, rows)
+
+
+class _FundingOrder:
+    """Funding times must increase, across the files of a range as within one."""
+
+    def __init__(self) -> None:
+        self.last_ms: int | None = None
+
+    def problem(self, funding: SettledFunding) -> str | None:
+        last, self.last_ms = self.last_ms, funding.calc_time
+        if last is not None and funding.calc_time <= last:
+            return (
+                f"calc_time {_when(funding.calc_time)} does not come after the previous "
+                f"row's {_when(last)}"
+            )
+        return None
+
+
+def _read_funding(path: Path, order: _FundingOrder) -> Iterator[SettledFunding]:
+    def parse(fields: list[str], line_number: int) -> SettledFunding:
+        try:
+            funding = _parse_funding(fields)
+        except _RowError as error:
+            raise HistoryFileError(path, line_number, str(error)) from None
+        problem = order.problem(funding)
+        if problem is not None:
+            raise HistoryFileError(path, line_number, problem)
+        return funding
+
+    return _read_rows(path, FUNDING_COLUMNS, FUNDING_FOLDER, parse)
+
+
+def _parse_funding(fields: list[str]) -> SettledFunding:
+    if len(fields) != len(FUNDING_COLUMNS):
+        if len(fields) == 1 and not fields[0].strip():
+            raise _RowError("empty line")
+        raise _RowError(f"expected {len(FUNDING_COLUMNS)} columns, got {len(fields)}")
+    try:
+        funding = SettledFunding(int(fields[0]), int(fields[1]), float(fields[2]))
+    except ValueError:
+        raise _RowError(_bad_field(fields, FUNDING_COLUMNS, _FUNDING_CONVERTERS)) from None
+    if not math.isfinite(funding.rate):
+        raise _RowError(_bad_field(fields, FUNDING_COLUMNS, _FUNDING_CONVERTERS))
+    if funding.interval_hours < 1:
+        raise _RowError(f"funding_interval_hours {funding.interval_hours} is under one hour")
+    return funding
+
+
+def _check_month(month: str) -> None:
     # strptime alone would take "2024-1", which names a file Binance never publishes.
     try:
         well_formed = len(month) == len("2024-01") and bool(datetime.strptime(month, "%Y-%m"))
@@ -204,12 +323,24 @@ def history_path(root: Path, symbol: str, interval: Interval, month: str) -> Pat
         well_formed = False
     if not well_formed:
         raise ValueError(f"month must look like 2024-01, got {month!r}")
-    return root / symbol / interval.value / f"{symbol}-{interval.value}-{month}.csv"
 
 
 def _read(
     path: Path, symbol: str, interval: Interval, check: KlineSequenceCheck
 ) -> Iterator[Kline]:
+    def parse(fields: list[str], line_number: int) -> Kline:
+        return _checked(fields, symbol, interval, check, path, line_number)
+
+    return _read_rows(path, COLUMNS, "kline", parse)
+
+
+def _read_rows(
+    path: Path,
+    columns: tuple[str, ...],
+    kind: str,
+    parse: Callable[[list[str], int], _T],
+) -> Iterator[_T]:
+    """Each data row of a Binance CSV through `parse(fields, line number)`, the header skipped."""
     line_number = 0
     try:
         with _open_text(path) as stream:
@@ -217,9 +348,9 @@ def _read(
             # csv module; int() and float() ignore the line ending left on the last field.
             for line_number, line in enumerate(stream, start=1):
                 fields = line.split(",")
-                if line_number == 1 and _is_header(fields, path):
+                if line_number == 1 and _is_header(fields, path, columns, kind):
                     continue
-                yield _checked(fields, symbol, interval, check, path, line_number)
+                yield parse(fields, line_number)
     except _UNREADABLE as error:
         # A damaged archive fails while a line is read: the one after the last good one.
         where = line_number + 1 if line_number else None
@@ -267,10 +398,10 @@ def _parse(fields: list[str], symbol: str, interval: Interval) -> Kline:
         # comma is caught like any other truncated line.
         float(fields[11])
     except ValueError:
-        raise _RowError(_bad_field(fields)) from None
+        raise _RowError(_bad_field(fields, COLUMNS, _CONVERTERS)) from None
     total = open_ + high + low + close + volume
     if not math.isfinite(total + quote_volume + taker_buy_volume + taker_buy_quote_volume):
-        raise _RowError(_bad_field(fields))
+        raise _RowError(_bad_field(fields, COLUMNS, _CONVERTERS))
     if open_time >= _MICROSECONDS_FROM:
         open_time //= 1000
         close_time //= 1000
@@ -291,8 +422,10 @@ def _parse(fields: list[str], symbol: str, interval: Interval) -> Kline:
     )
 
 
-def _bad_field(fields: list[str]) -> str:
-    for name, convert, value in zip(COLUMNS, _CONVERTERS, fields, strict=True):
+def _bad_field(
+    fields: list[str], columns: tuple[str, ...], converters: tuple[type[int] | type[float], ...]
+) -> str:
+    for name, convert, value in zip(columns, converters, fields, strict=True):
         try:
             number = convert(value)
         except ValueError:
@@ -303,13 +436,14 @@ def _bad_field(fields: list[str]) -> str:
     raise AssertionError(f"no bad field in {fields}")  # pragma: no cover - callers found one
 
 
-def _is_header(fields: list[str], path: Path) -> bool:
+def _is_header(fields: list[str], path: Path, columns: tuple[str, ...], kind: str) -> bool:
     """Whether the first row is Binance's header; a first row that is neither the header nor
     data (a first field that is not a timestamp) is refused rather than skipped."""
-    if [field.strip() for field in fields] == _HEADER:
+    if tuple(field.strip() for field in fields) == columns:
         return True
     if not fields[0].isdigit():
-        raise HistoryFileError(path, 1, f"not a Binance kline header, expected {','.join(COLUMNS)}")
+        expected = ",".join(columns)
+        raise HistoryFileError(path, 1, f"not a Binance {kind} header, expected {expected}")
     return False
 
 
@@ -337,16 +471,25 @@ def _only_csv(archive: zipfile.ZipFile, path: Path) -> str:
 
 
 def _month_file(csv_path: Path) -> Path:
+    found = _find_month_file(csv_path)
+    if found is not None:
+        return found
     stem = csv_path.name.removesuffix(".csv")
-    for suffix in _MONTH_FILE_SUFFIXES:
-        candidate = csv_path.with_name(stem + suffix)
-        if candidate.exists():
-            return candidate
     raise HistoryFileError(
         csv_path,
         None,
         f"missing from {csv_path.parent} (nor {stem}.csv.gz or {stem}.zip): download it first",
     )
+
+
+def _find_month_file(csv_path: Path) -> Path | None:
+    """The project's `.csv`, else Binance's `.csv.gz` or `.zip` of the same stem, if any."""
+    stem = csv_path.name.removesuffix(".csv")
+    for suffix in _MONTH_FILE_SUFFIXES:
+        candidate = csv_path.with_name(stem + suffix)
+        if candidate.exists():
+            return candidate
+    return None
 
 
 def _months(start_ms: int, end_ms: int) -> list[str]:
@@ -360,13 +503,21 @@ def _months(start_ms: int, end_ms: int) -> list[str]:
     return months
 
 
-def _csv_text(klines: Iterable[Kline]) -> str:
+def _check_writable(path: Path) -> None:
+    if not path.name.endswith((".csv", ".csv.gz")):
+        raise ValueError(f"{path.name}: history files are written as .csv or .csv.gz")
+
+
+def _write_csv(path: Path, columns: tuple[str, ...], rows: Iterable[Iterable[object]]) -> None:
+    """`columns` as the header, then `rows`, into `path` (gzipped for `.csv.gz`), atomically."""
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")
-    writer.writerow(COLUMNS)
-    # csv writes floats with repr, the shortest text that reads back as the same float.
-    writer.writerows(_row(kline) for kline in klines)
-    return text.getvalue()
+    writer.writerow(columns)
+    writer.writerows(rows)
+    data = text.getvalue().encode()
+    if path.name.endswith(".gz"):
+        data = gzip.compress(data, mtime=0)
+    _write_atomically(path, data)
 
 
 def _row(kline: Kline) -> tuple[int | float, ...]:

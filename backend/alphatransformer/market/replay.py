@@ -19,6 +19,7 @@ import math
 from bisect import bisect_left, bisect_right
 from collections.abc import Mapping, Sequence
 from itertools import groupby, pairwise
+from operator import attrgetter
 from pathlib import Path
 
 from alphatransformer.config.schema import MarketConfig
@@ -139,17 +140,23 @@ class ReplayMarket(CachedMarket):
         """Make visible every candle with `close_time < now_ms`: into the cache, then to the
         listeners.
 
-        A time at or before the last tick changes nothing, so a clock that stands still (or a
-        repeated tick) never delivers a candle twice.
+        Candles closing at the same time enter the cache together before any listener hears
+        of them, as a live feed would have them all by then: the paper exchange settling
+        funding or margin on BTC's candle reads ETH's price of that same moment, not the one
+        a candle earlier. A time at or before the last tick changes nothing, so a clock that
+        stands still (or a repeated tick) never delivers a candle twice.
         """
         if self._now_ms is None:
             raise RuntimeError("the replay has no history yet: call load_history()")
         if now_ms <= self._now_ms:
             return
         self._now_ms = now_ms
-        for kline in self._newly_visible(now_ms):
-            self._insert(kline)
-            self._notify(kline)
+        for _, moment in groupby(self._newly_visible(now_ms), key=attrgetter("close_time")):
+            closed = list(moment)
+            for kline in closed:
+                self._insert(kline)
+            for kline in closed:
+                self._notify(kline)
 
     def add_listener(self, listener: KlineListener) -> None:
         """Call `listener` on every candle that becomes visible, closed ones only (replay has

@@ -3,6 +3,7 @@ configs that replay them."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from fakes.binance_server import generate_klines
@@ -45,10 +46,10 @@ def write_market(root: Path) -> Path:
     return root
 
 
-def config_for(tmp_path: Path, **changes: object) -> AppConfig:
+def config_for(tmp_path: Path, symbols: Sequence[str] = SYMBOLS, **changes: object) -> AppConfig:
     """The default config on the test market, with its own database."""
     database = DatabaseConfig(url=f"sqlite+aiosqlite:///{tmp_path}/backtest.db")
-    return AppConfig(symbols=SYMBOLS, market=MARKET, database=database, **changes)
+    return AppConfig(symbols=tuple(symbols), market=MARKET, database=database, **changes)
 
 
 def period(root: Path, days: float, every: Interval = Interval.H1) -> ReplayPeriod:

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from backtest.test_arena import script
-from fakes.binance_server import FakeBinance, generate_klines
+from fakes.binance_server import FakeBinance, generate_funding_rates, generate_klines
 from fakes.openai_server import FakeOpenAIServer
 
 from alphatransformer.backtest.arena import LEADERBOARD_JSON
@@ -145,6 +145,7 @@ async def test_an_arena_from_the_cli_reruns_from_the_model_cache(
 async def test_data_download_fetches_months_then_skips_them(tmp_path: Path) -> None:
     async with FakeBinance() as fake:
         fake.set_klines(generate_klines("BTCUSDT", Interval.H1, JANUARY, 31 * 24))
+        fake.funding_rates["BTCUSDT"] = generate_funding_rates("BTCUSDT", JANUARY, 31 * 3)
         args = (
             "data",
             "download",
@@ -156,7 +157,11 @@ async def test_data_download_fetches_months_then_skips_them(tmp_path: Path) -> N
         second = await cli(*args, cwd=tmp_path)
 
     assert first[0] == 0, first[2]
-    assert "fetched 2024-01 (744)" in first[1]
+    assert "BTCUSDT candles: fetched 2024-01 (744)" in first[1]
+    assert "BTCUSDT funding rates: fetched 2024-01 (93)" in first[1]
     assert second[0] == 0, second[2]
-    assert "already complete: 2024-01" in second[1]
+    assert "BTCUSDT candles: nothing fetched; already complete: 2024-01" in second[1]
+    assert "BTCUSDT funding rates: nothing fetched; already complete: 2024-01" in second[1]
     assert (tmp_path / "history" / "BTCUSDT" / "1h" / "BTCUSDT-1h-2024-01.csv").exists()
+    funding = tmp_path / "history" / "BTCUSDT" / "fundingRate" / "BTCUSDT-fundingRate-2024-01.csv"
+    assert funding.read_text().startswith("calc_time,funding_interval_hours,last_funding_rate\n")

@@ -191,6 +191,26 @@ def generate_klines(
     return klines
 
 
+def generate_funding_rates(
+    symbol: str, start_ms: int, count: int, *, every_hours: int = 8, seed: int = 7
+) -> list[dict[str, Any]]:
+    """`count` settled fundings from `start_ms`, one every `every_hours`, as `/fapi/v1/fundingRate`
+    rows (for `FakeBinance.funding_rates[symbol]`): seeded rates of 8 decimals, the same for the
+    same arguments, every third one stamped 1 ms late as Binance stamps some."""
+    rng = random.Random(seed)
+    return [
+        {
+            "symbol": symbol,
+            "fundingTime": start_ms
+            + index * every_hours * 3_600_000
+            + (1 if index % 3 == 2 else 0),
+            "fundingRate": f"{round(rng.gauss(0.0001, 0.0002), 8):.8f}",
+            "markPrice": f"{100 + rng.uniform(-1, 1):.8f}",
+        }
+        for index in range(count)
+    ]
+
+
 class BinanceApiError(Exception):
     """Raised by a REST handler to answer `{code, msg}` with an HTTP status."""
 

@@ -179,6 +179,24 @@ def test_at_one_time_symbols_come_in_order_and_short_before_long() -> None:
     ]
 
 
+def test_a_listener_sees_every_candle_of_its_moment_but_none_later() -> None:
+    """On BTC's candle the paper exchange reads ETH's price of the same moment (funding and
+    margin of every position are settled on the first candle heard), never a later one."""
+    market, clock = replay()
+    seen: list[tuple[int, float]] = []
+
+    def on_btc(kline: Kline) -> None:
+        if kline.symbol == "BTCUSDT" and kline.interval is M3:
+            seen.append((kline.close_time, market.latest_price("ETHUSDT")))
+
+    market.add_listener(on_btc)
+    move(market, clock, REPLAY_START + 9 * MINUTE)  # three candles of each symbol at once
+
+    eth = {k.close_time: k.close for k in DATA[("ETHUSDT", M3)]}
+    assert len(seen) == 3
+    assert seen == [(close_time, eth[close_time]) for close_time, _ in seen]
+
+
 def test_same_replay_twice_gives_identical_sequences() -> None:
     runs = []
     for _ in range(2):

@@ -1,5 +1,5 @@
 """Binance USDⓈ-M market data over REST: server time, symbol filters, candles (paged past the
-1,500-row limit), funding and open interest.
+1,500-row limit), funding (history paged past its 1,000-row limit) and open interest.
 
 Endpoint paths and their request weights are declared here, as data, next to the calls that use
 them; `BinanceHttp` enforces the budget.
@@ -175,6 +175,28 @@ class BinanceMarketRest:
             **_time_range(start_ms, end_ms),
         }
         return parse_funding_rates(await self._get(FUNDING_RATE, params))
+
+    async def funding_rates_range(
+        self,
+        symbol: str,
+        start_ms: int,
+        end_ms: int,
+        *,
+        page_limit: int = FUNDING_RATE_MAX_LIMIT,
+    ) -> AsyncIterator[FundingRate]:
+        """Every funding settled in [start_ms, end_ms], oldest first, each exactly once, fetched
+        page by page (each page starts 1 ms after the last funding of the previous)."""
+        _check_limit(page_limit, FUNDING_RATE_MAX_LIMIT)
+        start = start_ms
+        while start <= end_ms:
+            page = await self.funding_rates(symbol, start_ms=start, end_ms=end_ms, limit=page_limit)
+            for rate in page:
+                yield rate
+            if len(page) < page_limit:
+                return
+            if page[-1].funding_time < start:
+                raise MalformedMessage("fundingRate", f"page from {start} ends before it starts")
+            start = page[-1].funding_time + 1
 
     async def open_interest(self, symbol: str) -> OpenInterest:
         """Open interest of `symbol` now, in contracts."""

@@ -5,13 +5,18 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from fakes.binance_server import FakeBinance, generate_klines
+from fakes.binance_server import FakeBinance, generate_funding_rates, generate_klines
 from market.binance.fake_time import START_MS, FakeTime
 
 from alphatransformer.market.binance.errors import BinanceBadRequest, MalformedMessage
 from alphatransformer.market.binance.http import BinanceHttp
-from alphatransformer.market.binance.rest import KLINES, BinanceMarketRest, klines_weight
-from alphatransformer.market.binance.schemas import FundingRate
+from alphatransformer.market.binance.rest import (
+    FUNDING_RATE,
+    KLINES,
+    BinanceMarketRest,
+    klines_weight,
+)
+from alphatransformer.market.binance.schemas import FundingRate, parse_funding_rates
 from alphatransformer.market.types import FundingInfo, Interval, OpenInterest
 from alphatransformer.utils.clock import ManualClock
 
@@ -174,6 +179,19 @@ async def test_funding_rates_from_a_start_time(rest: BinanceMarketRest) -> None:
     rates = await rest.funding_rates("BTCUSDT", start_ms=1_736_000_000_000, limit=1)
 
     assert rates == [FundingRate("BTCUSDT", 0.00008173, 1736841600000, 96523.1)]
+
+
+async def test_funding_rates_range_pages_through_each_funding_exactly_once_in_order(
+    fake: FakeBinance, rest: BinanceMarketRest
+) -> None:
+    served = generate_funding_rates("BTCUSDT", DAY_MS, 30)  # ten days, some stamped 1 ms late
+    fake.funding_rates["BTCUSDT"] = served
+    start, end = served[2]["fundingTime"], served[26]["fundingTime"]
+
+    got = [r async for r in rest.funding_rates_range("BTCUSDT", start, end, page_limit=10)]
+
+    assert got == parse_funding_rates(served[2:27])  # 10 + 10 + 5, no hole, no duplicate
+    assert fake.requests[FUNDING_RATE] == 3
 
 
 async def test_open_interest(rest: BinanceMarketRest) -> None:
