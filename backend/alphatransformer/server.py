@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import ipaddress
 import logging
 import secrets
+import socket
 
 import uvicorn
 from rich.console import Console
@@ -26,7 +28,7 @@ def serve(config: AppConfig, host: str | None = None, port: int | None = None) -
     token = config.api.token.get_secret_value() or secrets.token_urlsafe(24)
     configure_logging(config.logging, [*config.secrets(), token])
     _banner(config, host, port, None if config.api.token.get_secret_value() else token)
-    server = uvicorn.Server(
+    server = _Server(
         uvicorn.Config(
             create_app(config, api_token=token, exposed=not _is_loopback(host)),
             host=host,
@@ -41,6 +43,19 @@ def serve(config: AppConfig, host: str | None = None, port: int | None = None) -
     except KeyboardInterrupt:
         # uvicorn re-raises Ctrl-C once its graceful shutdown is done: nothing is left to do.
         logger.info("stopped")
+
+
+class _Server(uvicorn.Server):
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        """Once the engine runs, keep what imports and startup made out of later collections.
+
+        Those ~300,000 objects (modules, classes, schemas, the runtime) live as long as the
+        process; scanning them made every full garbage collection stop the event loop for
+        ~100 ms, a pause each request in flight waited through.
+        """
+        await super().startup(sockets)
+        gc.collect()
+        gc.freeze()
 
 
 def check_exposure(host: str, config: AppConfig) -> None:

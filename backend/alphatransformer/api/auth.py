@@ -17,11 +17,15 @@ def token_matches(expected: str, given: str | None) -> bool:
     return given is not None and secrets.compare_digest(expected.encode(), given.encode())
 
 
-def require_token(
+async def require_token(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> None:
-    """For control endpoints: the request must carry the API token."""
+    """For control endpoints: the request must carry the API token.
+
+    Async although it never awaits: FastAPI runs a plain `def` dependency in a worker thread,
+    a thread hop on every guarded request.
+    """
     given = credentials.credentials if credentials is not None else None
     if not token_matches(request.app.state.api_token, given):
         raise HTTPException(401, "a valid bearer token is required")

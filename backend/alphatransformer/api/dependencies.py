@@ -9,7 +9,8 @@ from fastapi import Depends, Request
 from alphatransformer.runtime import Runtime
 
 
-def _runtime(request: Request) -> Runtime:
+async def _runtime(request: Request) -> Runtime:
+    # Async although it never awaits: a plain `def` dependency would run in a worker thread.
     runtime: Runtime = request.app.state.runtime
     return runtime
 

@@ -131,6 +131,7 @@ async def test_decision_detail_has_its_cycle_and_orders(api: Api) -> None:
     executed = (await api.client.get("/api/decisions", params={"status": "executed"})).json()
     [entry] = executed["items"]
     detail = (await api.client.get(f"/api/decisions/{entry['id']}")).json()
+    assert {key: detail[key] for key in entry} == entry  # the list shows the same fields
     assert detail["action"] == "open_long"
     assert detail["cycle"]["model"] == "scripted"
     assert (detail["cycle"]["input_tokens"], detail["cycle"]["output_tokens"]) == (100, 20)
@@ -373,6 +374,32 @@ async def test_performance_reports_trades_risk_and_model_usage(api: Api) -> None
     equity = report["equity"]
     assert equity["start_equity"] == "10000.00000000"
     assert -0.01 < equity["total_return"] < 0.01
+
+
+async def test_concurrent_performance_requests_read_the_history_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = create_app(
+        config(tmp_path, cycle_seconds=3600), api_token=TOKEN, decision_maker=OneLongThenHold()
+    )
+    async with serve(app) as url, httpx.AsyncClient(base_url=url, timeout=10) as client:
+        api = Api(url, client, OneLongThenHold())
+        await api.wait_for("/api/status", lambda body: body["cycles"] >= 1)
+        snapshots = app.state.runtime.snapshots
+        reads = 0
+        read = snapshots.equity_series
+
+        async def counted(*args: Any) -> Any:
+            nonlocal reads
+            reads += 1
+            return await read(*args)
+
+        monkeypatch.setattr(snapshots, "equity_series", counted)
+        responses = await asyncio.gather(*(client.get("/api/performance") for _ in range(8)))
+        again = await client.get("/api/performance")
+    reports = [response.json() for response in [*responses, again]]
+    assert reads == 1  # one request computed the report, the others waited for it
+    assert all(report["equity"] == reports[0]["equity"] for report in reports)
 
 
 async def test_slow_cycles_never_overlap_and_missed_slots_are_reported(api: Api) -> None:

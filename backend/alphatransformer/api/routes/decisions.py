@@ -38,7 +38,7 @@ async def list_decisions(
 ) -> DecisionPage:
     """Decisions newest first; pass `next_before_id` back as `before_id` for older ones."""
     filters = DecisionFilter(symbol, action, status, since, until, before_id)
-    rows = await runtime.decisions.page(filters, limit + 1)
+    rows = await runtime.decisions.page_rows(filters, limit + 1)
     items = [DecisionOut.model_validate(row) for row in rows[:limit]]
     next_before = items[-1].id if len(rows) > limit else None
     return DecisionPage(items=items, next_before_id=next_before)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -10,13 +12,7 @@ from fastapi import APIRouter, Request
 from alphatransformer.api.dependencies import RuntimeDep
 from alphatransformer.api.errors import ERROR_RESPONSES
 from alphatransformer.runtime import Runtime
-from alphatransformer.trading.performance import (
-    EquityPoint,
-    ExecutionFill,
-    LlmUsage,
-    Performance,
-    performance,
-)
+from alphatransformer.trading.performance import LlmUsage, Performance, performance
 
 router = APIRouter(tags=["account"], responses=ERROR_RESPONSES)
 
@@ -25,14 +21,25 @@ EQUITY_POINTS = 20_000
 enough for hourly-resampled ratios while keeping the query bounded."""
 
 
-@dataclass(frozen=True, slots=True)
-class _Inputs:
-    """What the report is computed from, and the markers that tell when it changed."""
+@dataclass(slots=True)
+class _ReportCache:
+    """The report over the stored history, and the markers that tell when that history changed.
 
-    markers: tuple[Any, ...]
-    equity: list[EquityPoint]
-    fills: list[ExecutionFill]
-    usage: LlmUsage
+    Reading a year of history and computing its metrics takes a quarter of a second; one
+    request does it after a change while the others wait for its result instead of repeating it.
+    """
+
+    markers: tuple[Any, ...] | None = None
+    report: Performance | None = None
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    async def get(self, runtime: Runtime) -> Performance:
+        markers = await _markers(runtime)
+        async with self.lock:
+            if self.report is None or self.markers != markers:
+                self.report = await _report(runtime)
+                self.markers = markers
+            return self.report
 
 
 @router.get("/api/performance", response_model=Performance)
@@ -42,25 +49,29 @@ async def get_performance(request: Request, runtime: RuntimeDep) -> Performance:
     The history is read again only when a snapshot, an order or a cycle was added since the
     last request; unrealized PnL is always live from the exchange.
     """
-    inputs = await _inputs(runtime, getattr(request.app.state, "performance_inputs", None))
-    request.app.state.performance_inputs = inputs
+    cache: _ReportCache | None = getattr(request.app.state, "performance_cache", None)
+    if cache is None:
+        cache = request.app.state.performance_cache = _ReportCache()
+    report = await cache.get(runtime)
     account = await runtime.exchange.account()
-    return performance(inputs.equity, inputs.fills, account.unrealized_pnl, inputs.usage)
+    return replace(report, unrealized_pnl=account.unrealized_pnl)
 
 
-async def _inputs(runtime: Runtime, cached: _Inputs | None) -> _Inputs:
-    markers = (
+async def _markers(runtime: Runtime) -> tuple[Any, ...]:
+    return (
         await runtime.snapshots.last_id(),
         await runtime.executions.last_change(),
         await runtime.decisions.last_cycle_started(),
     )
-    if cached is not None and cached.markers == markers:
-        return cached
+
+
+async def _report(runtime: Runtime) -> Performance:
+    """The report from the stored history alone; unrealized PnL is left at zero for the caller."""
     _, series = await runtime.snapshots.equity_series(None, None, EQUITY_POINTS)
     usage = await runtime.decisions.usage_totals()
-    return _Inputs(
-        markers=markers,
-        equity=[(time, equity) for time, equity, _, _ in series],
-        fills=await runtime.executions.fills(),
-        usage=LlmUsage(usage.input_tokens, usage.output_tokens, usage.cost_usd),
+    return performance(
+        [(time, equity) for time, equity, _, _ in series],
+        await runtime.executions.fills(),
+        Decimal(0),
+        LlmUsage(usage.input_tokens, usage.output_tokens, usage.cost_usd),
     )
