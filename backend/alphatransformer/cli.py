@@ -68,13 +68,19 @@ def run(
 ) -> None:
     """Start the API server and the trading engine in one process (Ctrl-C stops both)."""
     settings = _load(config)
-    from alphatransformer.server import serve
+    from alphatransformer.server import StartupError, serve
+    from alphatransformer.trading.paper.state import PaperStateError
 
     try:
         serve(settings, host=host, port=port)
     except ConfigError as error:
         _err.print(f"[bold red]Cannot start[/]: {error}", highlight=False)
         raise typer.Exit(code=2) from None
+    except StartupError as error:
+        _err.print(f"[bold red]Cannot start[/]: {error}", highlight=False)
+        # Exit 2 when the config can fix it (as for a broken config), 1 for anything else.
+        fixable = isinstance(error.cause, ConfigError | PaperStateError)
+        raise typer.Exit(code=2 if fixable else 1) from None
 
 
 @config_app.command("check")

@@ -3,6 +3,15 @@ publishes what happened, and obeys the operator (pause, resume, close all, kill)
 
 A cycle that fails is logged and reported in the status; it never stops the loop. Pausing or
 stopping lets the cycle in progress finish, so no decision is left half-executed.
+
+Reconciliation (database against exchange) runs at start and whenever the exchange says it may
+have lost updates (its stream reconnected). It never overlaps a cycle, and the agent's cycles
+wait until it has succeeded. A failed attempt is retried after `RECONCILE_RETRY_DELAYS`: the
+network or Binance failing for a few seconds should not stop an unattended agent, while a
+failure that outlasts the retries halts trading with the error, and `resume` reconciles before
+the first cycle. While paused or halted it runs all the same (it settles rows, cancels orphaned
+protective orders and restores stops, which guards open positions whether the agent trades or
+not); while stopping it is left to the next start.
 """
 
 from __future__ import annotations
@@ -10,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
@@ -30,6 +40,11 @@ from alphatransformer.trading.snapshots import AccountSnapshotter
 from alphatransformer.utils.clock import to_datetime
 
 logger = logging.getLogger(__name__)
+
+RECONCILE_RETRY_DELAYS = (1.0, 5.0, 15.0, 30.0)
+"""Seconds to wait before each new attempt after a failed reconciliation; when the last one
+fails too, trading halts."""
+AT_START = "at start"
 
 
 class EngineState(StrEnum):
@@ -71,6 +86,8 @@ class EngineStatus:
     last_cycle: CycleReport | None = None
     next_cycle_at: datetime | None = None
     reconciliation: str | None = None
+    """The latest reconciliation's outcome: what it settled, or why it is pending or failed."""
+    reconciled_at: datetime | None = None
     outcomes: dict[str, int] = field(default_factory=dict)
 
 
@@ -84,6 +101,7 @@ class TradingEngine:
         reconciler: Reconciler,
         bus: EventBus,
         cycle_seconds: float,
+        reconcile_retry_delays: Sequence[float] = RECONCILE_RETRY_DELAYS,
     ) -> None:
         self._parts = parts
         self._graph = build_cycle_graph(parts)
@@ -94,10 +112,20 @@ class TradingEngine:
         self._clock = parts.clock
         self._cycle_seconds = cycle_seconds
         self._status = EngineStatus()
+        self._retry_delays = tuple(reconcile_retry_delays)
         self._loop_task: asyncio.Task[None] | None = None
-        self._pause_requested = asyncio.Event()
+        self._loop_stop = asyncio.Event()
+        # Set when the loop should look again: it is to stop, or a reconciliation succeeded.
+        self._wake = asyncio.Event()
         self._control = asyncio.Lock()
+        # Held by whatever works on the account: a cycle or a reconciliation, one at a time.
         self._cycle_lock = asyncio.Lock()
+        self._reconcile_task: asyncio.Task[None] | None = None
+        self._requested = 0
+        self._covered = 0
+        self._request_reason = AT_START
+        self._stopping = asyncio.Event()
+        parts.exchange.add_stale_listener(self.request_reconciliation)
 
     @property
     def status(self) -> EngineStatus:
@@ -106,31 +134,31 @@ class TradingEngine:
     async def start(self) -> None:
         """Start market data and the exchange, reconcile, record the account, begin cycling.
 
-        Trading starts only once reconciliation succeeded; if it fails the engine stays up,
-        halted with the reason, so the API can show what is wrong.
+        Trading starts only once reconciliation succeeded; if it fails (retries included) the
+        engine stays up, halted with the reason, so the API can show what is wrong.
         """
         self._set_state(EngineState.STARTING)
+        self._stopping.clear()
         await self._parts.market.start()
         await self._parts.exchange.start()
         self._status.started_at = to_datetime(self._clock.now_ms())
-        try:
-            report = await self._reconciler.run()
-        except Exception as exc:
-            logger.exception("reconciliation failed; not trading")
-            self._gate.halt(f"reconciliation failed: {exc}")
-            self._set_state(EngineState.HALTED, f"reconciliation failed: {exc}")
-            return
-        self._status.reconciliation = report.summary
-        await self.account_changed()
-        self._start_loop()
+        self.request_reconciliation(AT_START)
+        if self._reconcile_task is not None:
+            await self._reconcile_task
+        if self._status.state is EngineState.STARTING:
+            self._start_loop()
 
     async def stop(self) -> None:
-        """Finish the cycle in progress, then stop the loop, the exchange and the market."""
+        """Finish the cycle or reconciliation in progress, then stop the loop, the exchange and
+        the market."""
         async with self._control:
             if self._status.state is EngineState.STOPPED:
                 return
             self._set_state(EngineState.STOPPING)
+            self._stopping.set()
             await self._stop_loop()
+            if self._reconcile_task is not None:
+                await self._reconcile_task
             await self._parts.exchange.stop()
             await self._parts.market.stop()
             self._set_state(EngineState.STOPPED)
@@ -167,29 +195,107 @@ class TradingEngine:
             self._set_state(EngineState.HALTED, reason)
             await self._close_all(reason)
 
+    def request_reconciliation(self, reason: str) -> None:
+        """Reconcile the database with the exchange before the agent's next cycle (the
+        exchange's stale listener: `reason` says why its updates may have been lost)."""
+        if self._status.state in (EngineState.STOPPING, EngineState.STOPPED):
+            logger.info(
+                "reconciliation asked for while stopping (%s): left to the next start", reason
+            )
+            return
+        self._requested += 1
+        self._request_reason = reason
+        self._status.reconciliation = f"pending ({reason})"
+        self._reconcile_soon()
+
     async def run_cycle(self) -> CycleReport:
         """Run one analyze -> save -> execute cycle and snapshot the account after it."""
         return await self._run(self._graph)
 
     async def _run(self, graph: CycleGraph) -> CycleReport:
         async with self._cycle_lock:
-            started_ms = self._clock.now_ms()
-            started_at = to_datetime(started_ms)
-            stamp = f"{started_at:%Y%m%dT%H%M%S%f}"[:-3]
-            cycle_id = f"{self._parts.decisions.run_id}-{stamp}-{self._status.cycles + 1}"
+            return await self._cycle(graph)
+
+    async def _cycle(self, graph: CycleGraph) -> CycleReport:
+        started_ms = self._clock.now_ms()
+        started_at = to_datetime(started_ms)
+        stamp = f"{started_at:%Y%m%dT%H%M%S%f}"[:-3]
+        cycle_id = f"{self._parts.decisions.run_id}-{stamp}-{self._status.cycles + 1}"
+        try:
+            state = await run_cycle(graph, cycle_id, started_ms)
+            report = _report(cycle_id, started_at, to_datetime(self._clock.now_ms()), state)
+            await self._publish_cycle(state)
+        except Exception as exc:
+            logger.exception("cycle %s failed", cycle_id)
+            self._status.failed_cycles += 1
+            finished = to_datetime(self._clock.now_ms())
+            report = CycleReport(cycle_id, started_at, finished, 0, 0, 0, 0, repr(exc))
+        self._status.last_cycle = report
+        self._status.cycles += 1
+        logger.info("cycle %s: %s", cycle_id, report.outcome)
+        return report
+
+    @property
+    def _reconciled(self) -> bool:
+        """Whether every reconciliation asked for has succeeded since."""
+        return self._covered == self._requested
+
+    def _reconcile_soon(self) -> None:
+        if self._reconcile_task is None or self._reconcile_task.done():
+            self._reconcile_task = asyncio.create_task(
+                self._reconcile_requested(), name="reconciliation"
+            )
+
+    async def _reconcile_requested(self) -> None:
+        """Reconcile until no request is left (one may come in while another runs), unless the
+        engine stops or a failure outlasts the retries."""
+        while not self._reconciled and not self._stopping.is_set():
+            if not await self._reconcile_with_retries():
+                return
+
+    async def _reconcile_with_retries(self) -> bool:
+        """False when it gave up: the engine is stopping, or halted after the last retry."""
+        delays = iter(self._retry_delays)
+        while True:
             try:
-                state = await run_cycle(graph, cycle_id, started_ms)
-                report = _report(cycle_id, started_at, to_datetime(self._clock.now_ms()), state)
-                await self._publish_cycle(state)
+                await self._reconcile()
+                return True
             except Exception as exc:
-                logger.exception("cycle %s failed", cycle_id)
-                self._status.failed_cycles += 1
-                finished = to_datetime(self._clock.now_ms())
-                report = CycleReport(cycle_id, started_at, finished, 0, 0, 0, 0, repr(exc))
-            self._status.last_cycle = report
-            self._status.cycles += 1
-            logger.info("cycle %s: %s", cycle_id, report.outcome)
-            return report
+                delay = next(delays, None)
+                if self._stopping.is_set():
+                    return False
+                if delay is None:
+                    logger.exception("reconciliation failed; not trading")
+                    self._halt_unreconciled(f"reconciliation failed: {exc}")
+                    return False
+                failure = f"failed ({self._request_reason}): {exc}; retrying in {delay:g} s"
+                self._status.reconciliation = failure
+                logger.warning("reconciliation %s", failure)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), timeout=delay)
+            if self._stopping.is_set():
+                return False
+
+    async def _reconcile(self) -> None:
+        """One reconciliation, never during a cycle; the account is snapshot after it."""
+        async with self._cycle_lock:
+            covers, reason = self._requested, self._request_reason
+            self._status.reconciliation = f"in progress ({reason})"
+            report = await self._reconciler.run()
+            await self.account_changed()
+            self._covered = covers
+        self._status.reconciliation = f"{reason}: {report.summary}"
+        self._status.reconciled_at = to_datetime(self._clock.now_ms())
+        logger.info("reconciled (%s): %s", reason, report.summary)
+        self._wake.set()
+
+    def _halt_unreconciled(self, reason: str) -> None:
+        """Halt without waiting for the loop: it is idle, waiting for this reconciliation."""
+        self._gate.halt(reason)
+        self._status.reconciliation = reason
+        self._loop_stop.set()
+        self._wake.set()
+        self._set_state(EngineState.HALTED, reason)
 
     async def _close_all(self, reason: str) -> None:
         operator = build_cycle_graph(replace(self._parts, decision_maker=CloseAllPositions(reason)))
@@ -197,27 +303,53 @@ class TradingEngine:
         logger.warning("closing every position (%s): %s", reason, report.outcome)
 
     def _start_loop(self) -> None:
-        self._pause_requested.clear()
+        """Cycle from now on (a loop halted by a failed reconciliation may still be winding
+        down: it has its own stop event, so the two never both run a cycle)."""
+        self._loop_stop = asyncio.Event()
         self._set_state(EngineState.RUNNING)
-        self._loop_task = asyncio.create_task(self._loop(), name="decision-loop")
+        self._loop_task = asyncio.create_task(self._loop(self._loop_stop), name="decision-loop")
+        if not self._reconciled:
+            self._reconcile_soon()
 
     async def _stop_loop(self) -> None:
-        self._pause_requested.set()
+        self._loop_stop.set()
+        self._wake.set()
         if self._loop_task is not None:
             await self._loop_task
             self._loop_task = None
         self._status.next_cycle_at = None
 
-    async def _loop(self) -> None:
+    async def _loop(self, stop: asyncio.Event) -> None:
         cycle_ms = max(int(self._cycle_seconds * 1000), 1)
-        while not self._pause_requested.is_set():
-            next_ms = self._clock.now_ms() + cycle_ms
-            await self.run_cycle()
-            next_ms = self._skip_missed_slots(next_ms, cycle_ms)
-            self._status.next_cycle_at = to_datetime(next_ms)
-            delay = max(0.0, (next_ms - self._clock.now_ms()) / 1000)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._pause_requested.wait(), timeout=delay)
+        next_ms = self._clock.now_ms()
+        while await self._wait_for_turn(next_ms, stop):
+            started_ms = self._clock.now_ms()
+            if await self._scheduled_cycle(stop):
+                next_ms = self._skip_missed_slots(started_ms + cycle_ms, cycle_ms)
+                self._status.next_cycle_at = to_datetime(next_ms)
+
+    async def _wait_for_turn(self, next_ms: int, stop: asyncio.Event) -> bool:
+        """Wait until `next_ms` and until every reconciliation asked for has succeeded; False
+        once the loop is to stop."""
+        while not stop.is_set():
+            delay = (next_ms - self._clock.now_ms()) / 1000 if self._reconciled else None
+            if delay is not None and delay <= 0:
+                return True
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=delay)
+            except TimeoutError:
+                return True  # waited out the delay: the slot has come
+        return False
+
+    async def _scheduled_cycle(self, stop: asyncio.Event) -> bool:
+        """The agent's cycle, unless a reconciliation was asked for meanwhile (it goes first)
+        or the loop is to stop."""
+        async with self._cycle_lock:
+            if stop.is_set() or not self._reconciled:
+                return False
+            await self._cycle(self._graph)
+            return True
 
     def _skip_missed_slots(self, next_ms: int, cycle_ms: int) -> int:
         """A cycle that overran its slot is reported, and the next one waits for the next slot

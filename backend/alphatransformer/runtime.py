@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from alphatransformer.agent.decision_maker import DecisionMaker
 from alphatransformer.agent.llm_factory import build_decision_maker
@@ -17,6 +17,7 @@ from alphatransformer.config import AppConfig, Environment
 from alphatransformer.database.engine import create_engine, session_factory
 from alphatransformer.database.migrate import upgrade_database
 from alphatransformer.database.models import LIVE_RUN
+from alphatransformer.database.paper_state import PaperAccountRepository
 from alphatransformer.database.repositories import (
     DecisionRepository,
     ExecutionRepository,
@@ -90,7 +91,7 @@ async def open_runtime(
     executions = ExecutionRepository(sessions, run_id)
     snapshots = SnapshotRepository(sessions, run_id)
     market = market or _market(config, clock)
-    exchange = exchange or _exchange(config, market, clock)
+    exchange = exchange or await _exchange(config, market, clock, sessions, run_id)
     gate = RiskGate(config.trading.risk)
     orders = OrderManager(exchange, executions, clock)
     executor = TradeExecutor(
@@ -147,9 +148,17 @@ def _market(config: AppConfig, clock: Clock) -> MarketData:
     return SimulatedMarket(config.symbols, config.market, clock)
 
 
-def _exchange(config: AppConfig, market: MarketData, clock: Clock) -> Exchange:
-    """Paper fills in process; testnet and production send real orders to Binance."""
+async def _exchange(
+    config: AppConfig,
+    market: MarketData,
+    clock: Clock,
+    sessions: async_sessionmaker[AsyncSession],
+    run_id: str,
+) -> Exchange:
+    """Paper fills in process, its account kept in the database across restarts; testnet and
+    production send real orders to Binance."""
     if config.environment is Environment.PAPER:
-        return PaperExchange(config.trading.paper, market, clock)
+        store = PaperAccountRepository(sessions, run_id)
+        return await PaperExchange.resume(config.trading.paper, market, clock, store)
     name = f"binance-{config.environment.value}"
     return BinanceExchange(config.binance, endpoints_for(config), name=name, clock=clock)

@@ -28,9 +28,10 @@ def serve(config: AppConfig, host: str | None = None, port: int | None = None) -
     token = config.api.token.get_secret_value() or secrets.token_urlsafe(24)
     configure_logging(config.logging, [*config.secrets(), token])
     _banner(config, host, port, None if config.api.token.get_secret_value() else token)
+    app = create_app(config, api_token=token, exposed=not _is_loopback(host))
     server = _Server(
         uvicorn.Config(
-            create_app(config, api_token=token, exposed=not _is_loopback(host)),
+            app,
             host=host,
             port=port,
             log_config=None,
@@ -43,6 +44,19 @@ def serve(config: AppConfig, host: str | None = None, port: int | None = None) -
     except KeyboardInterrupt:
         # uvicorn re-raises Ctrl-C once its graceful shutdown is done: nothing is left to do.
         logger.info("stopped")
+    except SystemExit:
+        # uvicorn exits (status 3) when startup fails, having logged only a traceback.
+        if server.started:
+            raise
+        raise StartupError(getattr(app.state, "startup_error", None)) from None
+
+
+class StartupError(Exception):
+    """The server never started serving; `cause` is what stopped it, when it is known."""
+
+    def __init__(self, cause: BaseException | None) -> None:
+        super().__init__(str(cause) if cause is not None else "the server did not start")
+        self.cause = cause
 
 
 class _Server(uvicorn.Server):

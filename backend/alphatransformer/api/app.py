@@ -44,9 +44,18 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        runtime = await open_runtime(config, clock, decision_maker)
+        try:
+            runtime = await open_runtime(config, clock, decision_maker)
+        except Exception as error:
+            app.state.startup_error = error  # for `serve` to report and exit non-zero
+            raise
         app.state.runtime = runtime
-        await runtime.start()
+        try:
+            await runtime.start()
+        except Exception as error:
+            app.state.startup_error = error
+            await runtime.close()
+            raise
         logger.info(
             "trading engine started (%s, %s)", config.environment.value, runtime.exchange.name
         )

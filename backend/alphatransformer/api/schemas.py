@@ -51,7 +51,10 @@ class StatusResponse(BaseModel):
     last_cycle: CycleSummary | None
     next_cycle_at: datetime | None
     reconciliation: str | None
-    """What startup reconciliation found and settled."""
+    """Where reconciliation stands (pending, in progress, retrying) or what the last one found
+    and settled; it runs at start and after every user-stream reconnect."""
+    reconciled_at: datetime | None
+    """When the database and the exchange last agreed; cycles wait while a pass is due."""
     market_data: list[SymbolData]
 
 

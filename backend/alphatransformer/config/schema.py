@@ -163,10 +163,15 @@ class AgentConfig(Section):
 
 
 class PaperExchangeConfig(Section):
+    """The paper account. `alphatransformer run` keeps it in the database and resumes it at the
+    next start (the starting balance only funds a new one); backtests always start afresh."""
+
     starting_balance: PositiveDecimal = Decimal("10000")
     taker_fee: Rate = Decimal("0.0005")
     maker_fee: Rate = Decimal("0.0002")
     slippage_bps: Annotated[Decimal, Field(ge=0, le=500)] = Decimal("2")
+    # Discard the kept account at start and open a new one with the starting balance.
+    reset_on_start: bool = False
 
 
 class RiskConfig(Section):

@@ -9,7 +9,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from alphatransformer.database.types import ExactDecimal, UTCDateTime
@@ -141,6 +141,8 @@ class TradeExecution(Base):
         Index("ix_trade_executions_run_symbol", "run_id", "symbol", "id"),
         Index("ix_trade_executions_run_status", "run_id", "status", "id"),
         Index("ix_trade_executions_decision_id", "decision_id"),
+        # The newest change of a run (the performance report's cache marker) without a scan.
+        Index("ix_trade_executions_run_updated_at", "run_id", "updated_at"),
     )
 
 
@@ -162,3 +164,54 @@ class AccountSnapshot(Base):
     positions: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
 
     __table_args__ = (Index("ix_account_snapshots_run_taken_at", "run_id", "taken_at"),)
+
+
+class PaperAccount(Base):
+    """The paper exchange's account of one run, so `alphatransformer run` resumes it after a
+    restart: positions and settings as one versioned JSON document (see `trading.paper.state`);
+    its orders and income are rows of their own, as they pile up."""
+
+    __tablename__ = "paper_accounts"
+
+    run_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    state: Mapped[str] = mapped_column(Text)
+
+
+class PaperOrder(Base):
+    """The latest update of one paper order, which a restart must still answer queries about."""
+
+    __tablename__ = "paper_orders"
+
+    run_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    client_order_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    order_id: Mapped[int]
+    symbol: Mapped[str] = mapped_column(String(20))
+    side: Mapped[str] = mapped_column(String(4))
+    order_type: Mapped[str] = mapped_column(String(24))
+    status: Mapped[str] = mapped_column(String(20))
+    quantity: Mapped[Decimal]
+    filled_quantity: Mapped[Decimal]
+    avg_price: Mapped[Decimal | None]
+    price: Mapped[Decimal | None]
+    stop_price: Mapped[Decimal | None]
+    reduce_only: Mapped[bool]
+    close_position: Mapped[bool]
+    fee: Mapped[Decimal]
+    fee_asset: Mapped[str] = mapped_column(String(16))
+    realized_pnl: Mapped[Decimal]
+    update_time_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class PaperIncome(Base):
+    """One entry of a paper account's income ledger; the wallet balance is their sum."""
+
+    __tablename__ = "paper_income"
+
+    run_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tran_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    symbol: Mapped[str] = mapped_column(String(20))
+    income_type: Mapped[str] = mapped_column(String(24))
+    income: Mapped[Decimal]
+    asset: Mapped[str] = mapped_column(String(16))
+    info: Mapped[str] = mapped_column(String(64))
+    time_ms: Mapped[int] = mapped_column(BigInteger)

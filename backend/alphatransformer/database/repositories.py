@@ -209,10 +209,10 @@ class DecisionRepository:
 
     async def page_rows(self, filters: DecisionFilter, limit: int) -> list[dict[str, Any]]:
         """`page` as plain dicts of the columns, for views that only read them: a Core query
-        skips building ORM objects, a third of the CPU an API page costs."""
+        on a connection skips the session and the ORM objects, a third of an API page's CPU."""
         query = self._page_query(select(Decision.__table__), filters, limit)
-        async with self._sessions() as session:
-            result = await (await session.connection()).execute(query)
+        async with self._engine.connect() as connection:
+            result = await connection.execute(query)
             keys = list(result.keys())
             return [dict(zip(keys, row, strict=True)) for row in result]
 

@@ -10,6 +10,8 @@ from alphatransformer.trading.filters import SymbolFilters
 from alphatransformer.trading.models import Account, MarginType, OrderRequest, OrderUpdate
 
 OrderListener = Callable[[OrderUpdate], None]
+StaleListener = Callable[[str], None]
+"""Told why the exchange's view may have missed updates (say, its stream reconnected)."""
 
 
 class Exchange(Protocol):
@@ -50,4 +52,9 @@ class Exchange(Protocol):
 
     def add_order_listener(self, listener: OrderListener) -> None:
         """Call `listener` for every order update, including fills of resting orders."""
+        ...
+
+    def add_stale_listener(self, listener: StaleListener) -> None:
+        """Call `listener` with the reason whenever updates may have been lost (a stream that
+        dropped and came back), so the owner reconciles before trusting its records again."""
         ...

@@ -1,7 +1,9 @@
-"""Startup reconciliation: before the agent may trade, the database and the exchange agree.
+"""Reconciliation: before the agent may trade, the database and the exchange agree. It runs at
+start and again whenever the exchange may have lost updates (a stream that reconnected), never
+during a decision cycle (the engine sees to that, so a `pending` decision here is a dead one).
 
-A crash, a kill or a lost answer can leave three kinds of loose ends, each settled here from the
-exchange's own account, never by re-sending anything:
+A crash, a kill, a lost answer or a lost event can leave four kinds of loose ends, each settled
+here from the exchange's own account, never by re-sending anything:
 1. order rows whose fate the process never heard (`SUBMITTING`, `UNKNOWN`, resting orders): each
    is queried by its client order id and mirrored; an order the exchange never saw is closed;
 2. decisions still `pending`: settled from the orders they placed (`executed` when the entry
@@ -80,7 +82,6 @@ class Reconciler:
         await self._settle_orders(report)
         await self._settle_decisions(report)
         await self._protect_positions(report)
-        logger.info("reconciliation: %s", report.summary)
         return report
 
     async def _settle_orders(self, report: ReconciliationReport) -> None:

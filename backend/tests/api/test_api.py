@@ -111,6 +111,8 @@ async def test_health_and_status(api: Api) -> None:
     assert status["state_reason"] is None
     assert status["model"] == "scripted"
     assert status["cycles"] >= 1
+    assert status["reconciliation"].startswith("at start: 0 orders settled")
+    assert status["reconciled_at"] is not None  # cycles ran, so it had succeeded before them
 
 
 async def test_position_account_and_executions_after_the_scripted_entry(api: Api) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -103,3 +104,16 @@ def test_help_lists_the_verbs(tmp_path: Path) -> None:
     assert result.returncode == 0
     for verb in ("run", "config", "db"):
         assert verb in result.stdout
+
+
+def test_run_that_cannot_resume_the_paper_account_says_why_and_exits_2(tmp_path: Path) -> None:
+    assert cli("db", "upgrade", cwd=tmp_path).returncode == 0
+    with sqlite3.connect(tmp_path / "data" / "alphatransformer.db") as database:
+        database.execute(
+            "INSERT INTO paper_accounts (run_id, state) VALUES ('live', '{\"version\": 2}')"
+        )
+    result = cli("run", "--port", "0", cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert "Cannot start" in result.stderr
+    assert "has version 2" in result.stderr
+    assert "reset_on_start" in result.stderr

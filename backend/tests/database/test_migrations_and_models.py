@@ -22,11 +22,14 @@ from alphatransformer.database.models import (
     DecisionCycle,
     DecisionStatus,
 )
+from alphatransformer.database.paper_state import PaperAccountRepository
 from alphatransformer.database.repositories import (
     DecisionFilter,
     DecisionRepository,
     SnapshotRepository,
 )
+from alphatransformer.trading.paper.ledger import IncomeRecord, IncomeType
+from alphatransformer.trading.paper.state import AccountCore, PaperState
 
 T0 = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 
@@ -72,6 +75,7 @@ async def test_fresh_database_is_created_at_head_with_all_tables(engine: AsyncEn
     async with engine.connect() as connection:
         tables = await connection.run_sync(lambda c: set(inspect(c).get_table_names()))
     assert {"decisions", "trade_executions", "account_snapshots", "alembic_version"} <= tables
+    assert {"paper_accounts", "paper_orders", "paper_income"} <= tables
 
 
 async def test_migrations_match_the_models_exactly(engine: AsyncEngine) -> None:
@@ -240,3 +244,28 @@ async def test_runs_share_the_database_but_never_see_each_other(engine: AsyncEng
     [only] = await backtest.page(DecisionFilter(), limit=10)
     assert (only.run_id, only.cycle_id) == ("bt-1", "bt-1-c3")
     assert {row.run_id for row in await live.page(DecisionFilter(), limit=10)} == {"live"}
+
+
+async def test_0004_adds_paper_accounts_and_its_downgrade_removes_only_them(
+    engine: AsyncEngine,
+) -> None:
+    await upgrade_database(engine, "0003")
+    sessions = session_factory(engine)
+    decisions = DecisionRepository(sessions)
+    await add(decisions, decision("BTCUSDT", 1))
+    await upgrade_database(engine)
+    paper = PaperAccountRepository(sessions)
+    deposit = IncomeRecord(1, "", IncomeType.TRANSFER, Decimal("10000"), "USDT", "deposit", 0)
+    account = PaperState(AccountCore(1, None, {}, {}, {}, {}), [], [deposit])
+    await paper.save(account)
+    assert await paper.load() == account
+
+    await downgrade_database(engine, "0003")
+    async with engine.connect() as connection:
+        tables = await connection.run_sync(lambda c: set(inspect(c).get_table_names()))
+    assert not {"paper_accounts", "paper_orders", "paper_income"} & tables
+    assert await decisions.count() == 1
+
+    await upgrade_database(engine)
+    assert await paper.load() is None
+    assert await decisions.count() == 1

@@ -1,7 +1,8 @@
 """Crash safety, as a person would hit it: the process is SIGKILLed after Binance accepted an
 entry but before the answer reached the database. On restart, reconciliation finds the order
 by its client id, finishes its row, marks the decision executed and puts the stop-loss back;
-the venue never sees a second entry.
+the venue never sees a second entry. Ctrl-C in the middle of the restarted process's first cycle
+then stops it cleanly once that cycle is over.
 
 Everything is real but the venues: `alphatransformer run` in a subprocess on testnet settings,
 the Binance adapter against the fake Binance (REST, market and user streams), and the agent's
@@ -25,7 +26,7 @@ import httpx
 import yaml
 from fakes.binance_server import FakeBinance, generate_klines
 from fakes.binance_trading import FakeBinanceTrading
-from fakes.openai_server import FakeOpenAIServer, tool_calls_reply
+from fakes.openai_server import FakeOpenAIServer, StallReply, tool_calls_reply
 from trading.binance.venue import API_KEY, API_SECRET
 
 from alphatransformer.agent.llm_agent import ANSWER_TOOL
@@ -54,9 +55,9 @@ def serve_market(fake: FakeBinance) -> dict[str, Decimal]:
 
 def write_config(path: Path, fake: FakeBinance, model: FakeOpenAIServer, db: Path) -> None:
     """The testnet config on the fakes, with the scripted model (once its script is used up it
-    answers 500, so every later cycle holds)."""
+    answers 500, so every later cycle holds); a model call gives up after 3 s."""
     endpoints = {"rest_url": fake.rest_url, "ws_url": fake.ws_url}
-    llm = {"model": "fake-gpt", "base_url": model.base_url, "max_retries": 0}
+    llm = {"model": "fake-gpt", "base_url": model.base_url, "max_retries": 0, "timeout_seconds": 3}
     config = {
         "environment": "testnet",
         "market": {"source": "binance"},
@@ -110,8 +111,11 @@ def rows(db: Path, query: str) -> list[tuple[object, ...]]:
         return connection.execute(query).fetchall()
 
 
-async def wait_until_reconciled(port: int, process: subprocess.Popen[str]) -> None:
-    """Until the restarted process has reconciled and finished its first cycle (or died)."""
+async def wait_until_mid_cycle(
+    port: int, process: subprocess.Popen[str], model: FakeOpenAIServer, asked: int
+) -> None:
+    """Until the restarted process has reconciled and its first cycle has asked the model more
+    than the `asked` times before (or it died)."""
     deadline = time.monotonic() + 60
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
         while True:
@@ -121,7 +125,7 @@ async def wait_until_reconciled(port: int, process: subprocess.Popen[str]) -> No
                 status = (await client.get("/api/status")).json()
             except httpx.TransportError:
                 status = {}
-            if status.get("reconciliation") and status.get("cycles", 0) >= 1:
+            if status.get("reconciliation") and len(model.requests) > asked:
                 return
             await asyncio.sleep(0.1)
 
@@ -154,10 +158,14 @@ async def test_sigkill_between_accept_and_record_leaves_no_duplicate_and_a_prote
         assert rows(db, "SELECT status FROM decisions WHERE action = 'open_long'") == [("pending",)]
 
         venue.user_events_lost = False
+        # The restarted process's first cycle waits for the model until its timeout, so the
+        # Ctrl-C below lands in the middle of a cycle, which still needs the venue after it.
+        model.script(StallReply())
+        asked = len(model.requests)
         port = free_port()
         second = start(config, port, tmp_path)
         try:
-            await wait_until_reconciled(port, second)
+            await wait_until_mid_cycle(port, second, model, asked)
             executions = dict(rows(db, "SELECT client_order_id, status FROM trade_executions"))
             decision = rows(db, "SELECT id, status FROM decisions WHERE action = 'open_long'")
             holding = venue.position("BTCUSDT")
@@ -166,7 +174,9 @@ async def test_sigkill_between_accept_and_record_leaves_no_duplicate_and_a_prote
         finally:
             second.send_signal(signal.SIGINT)
             try:
-                _, stderr = second.communicate(timeout=60)
+                # In a thread: this event loop serves the fake venue the process still calls.
+                # Stopping takes the rest of the model's 3 s; 30 s is only a guard.
+                _, stderr = await asyncio.to_thread(second.communicate, timeout=30)
             except subprocess.TimeoutExpired:
                 second.kill()
                 _, stderr = second.communicate()

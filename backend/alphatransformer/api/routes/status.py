@@ -59,6 +59,7 @@ async def status(runtime: RuntimeDep) -> StatusResponse:
         ),
         next_cycle_at=engine_status.next_cycle_at,
         reconciliation=engine_status.reconciliation,
+        reconciled_at=engine_status.reconciled_at,
         market_data=[_symbol_data(runtime, s) for s in config.symbols],
     )
 

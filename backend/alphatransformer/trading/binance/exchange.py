@@ -9,6 +9,8 @@
 - Errors arrive as `trading.errors` types (`errors.trading_error`): nothing Binance-specific
   leaks past this class.
 - Symbol filters come from exchangeInfo, read once at `start`.
+- After the user data stream reconnects, the stale listeners hear of it (events sent while it
+  was down are lost for good), and the orders not yet final are queried again.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ from alphatransformer.trading.errors import (
     ExchangeError,
     OrderNotFound,
 )
-from alphatransformer.trading.exchange import OrderListener
+from alphatransformer.trading.exchange import OrderListener, StaleListener
 from alphatransformer.trading.filters import SymbolFilters
 from alphatransformer.trading.models import (
     Account,
@@ -64,6 +66,7 @@ AccountListener = Callable[[AccountChange], None]
 DUPLICATE_CLIENT_ORDER_ID = -4116
 DEFAULT_RETRY = RetryPolicy()
 DEFAULT_STREAM = StreamSettings()
+STREAM_RECONNECTED = "the user data stream reconnected"
 
 
 @contextlib.contextmanager
@@ -108,7 +111,7 @@ class BinanceExchange:
             self._rest,
             endpoints.ws_url,
             self._on_event,
-            self._catch_up,
+            self._after_reconnect,
             settings=stream,
             sleep=sleep,
         )
@@ -116,6 +119,7 @@ class BinanceExchange:
         self._orders = OrderTracker()
         self._listeners: list[OrderListener] = []
         self._account_listeners: list[AccountListener] = []
+        self._stale_listeners: list[StaleListener] = []
 
     @property
     def name(self) -> str:
@@ -145,6 +149,9 @@ class BinanceExchange:
 
     def add_order_listener(self, listener: OrderListener) -> None:
         self._listeners.append(listener)
+
+    def add_stale_listener(self, listener: StaleListener) -> None:
+        self._stale_listeners.append(listener)
 
     def add_account_listener(self, listener: AccountListener) -> None:
         """Call `listener` with every `ACCOUNT_UPDATE`: wallet and positions after a fill, a
@@ -332,9 +339,12 @@ class BinanceExchange:
             update = self._orders.as_algo(owner, update)
         self._observe(update, kind)
 
-    async def _catch_up(self) -> None:
-        """After a reconnect: query every order that was not final, since its events may have
-        been sent while nobody listened."""
+    async def _after_reconnect(self) -> None:
+        """Tell the stale listeners first, so that their owner holds off trading on records
+        that may have missed fills, then query every order that was not final: the order
+        listeners hear of those fills even where nobody reconciles."""
+        for listener in list(self._stale_listeners):
+            listener(STREAM_RECONNECTED)
         for symbol, client_order_id in self._orders.unsettled():
             try:
                 await self.query_order(symbol, client_order_id)

@@ -20,19 +20,25 @@ randomness: the same candles give the same fills, to the last decimal).
   on an isolated position it moves the isolated margin, as on Binance. No funding info, no
   payment.
 - The wallet is the income ledger (`income()`), shaped like Binance's `/fapi/v1/income`.
+- Given a store (live paper runs; backtests give none and pay nothing), the account survives
+  restarts: `resume()` reopens it as it was left, and every change is saved before a caller or
+  listener hears of it (see `journal`). Funding times passed while the process was down are
+  paid at the first candle after it, as Binance charges a position held through them.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, replace
 from decimal import ROUND_DOWN, ROUND_UP, Decimal
 from itertools import pairwise
+from typing import Self
 
 from alphatransformer.config.schema import PaperExchangeConfig
 from alphatransformer.market.market_data import MarketData
 from alphatransformer.market.types import Interval, Kline
 from alphatransformer.trading.errors import DefinitiveRejection, InsufficientMargin, OrderNotFound
-from alphatransformer.trading.exchange import OrderListener
+from alphatransformer.trading.exchange import OrderListener, StaleListener
 from alphatransformer.trading.filters import SymbolFilters
 from alphatransformer.trading.models import (
     Account,
@@ -51,6 +57,7 @@ from alphatransformer.trading.paper.candles import (
     trigger_base,
 )
 from alphatransformer.trading.paper.funding import funding_payment, funding_times
+from alphatransformer.trading.paper.journal import StateJournal
 from alphatransformer.trading.paper.ledger import IncomeRecord, IncomeType, Ledger, usdt
 from alphatransformer.trading.paper.margin import (
     Marks,
@@ -67,6 +74,7 @@ from alphatransformer.trading.paper.positions import (
     PositionTerms,
     apply_fill,
 )
+from alphatransformer.trading.paper.state import AccountCore, PaperState, PaperStateStore
 from alphatransformer.trading.paper.symbols import (
     DERIVED_MAINTENANCE_MARGIN_RATE,
     DERIVED_MAX_LEVERAGE,
@@ -76,6 +84,8 @@ from alphatransformer.trading.paper.symbols import (
 )
 from alphatransformer.trading.paper.validation import validate_order
 from alphatransformer.utils.clock import Clock
+
+logger = logging.getLogger(__name__)
 
 ASSET = "USDT"
 DEFAULT_LEVERAGE = 20
@@ -108,7 +118,11 @@ class PaperExchange:
         market: MarketData,
         clock: Clock,
         filters: dict[str, SymbolFilters] | None = None,
+        *,
+        store: PaperStateStore | None = None,
+        state: PaperState | None = None,
     ) -> None:
+        """A new account, or the one in `state`; with a `store`, every change is saved there."""
         self._config = config
         self._market = market
         self._clock = clock
@@ -122,13 +136,32 @@ class PaperExchange:
         self._last_kline: dict[str, Kline] = {}
         self._next_order_id = 1
         self._trigger_interval: Interval | None = None
-        self._funding_checked_ms = clock.now_ms()
+        self._funding_checked_ms: int | None = None
         self._subscribed = False
         self._running = False
         self._ledger = Ledger(ASSET)
-        self._ledger.record(
-            IncomeType.TRANSFER, config.starting_balance, time_ms=clock.now_ms(), info="deposit"
-        )
+        if state is None:
+            self._ledger.record(
+                IncomeType.TRANSFER, config.starting_balance, time_ms=clock.now_ms(), info="deposit"
+            )
+        else:
+            self._restore(state)
+        self._journal: StateJournal | None = None
+        if store is not None:
+            saved = 0 if state is None else self._ledger.last_tran_id
+            self._journal = StateJournal(
+                store, self._core, self._ledger, self._notify, saved_tran_id=saved
+            )
+
+    @classmethod
+    async def resume(
+        cls, config: PaperExchangeConfig, market: MarketData, clock: Clock, store: PaperStateStore
+    ) -> Self:
+        """The account kept in `store` as it was left, or a new one when there is none or the
+        config's `reset_on_start` discards it; either way saved to `store` from then on."""
+        if config.reset_on_start:
+            await store.clear()
+        return cls(config, market, clock, store=store, state=await store.load())
 
     @property
     def name(self) -> str:
@@ -138,7 +171,8 @@ class PaperExchange:
         """Follow the market's candles of its shortest interval: they drive triggers,
         liquidations and funding. Orders can be placed before, but nothing fires until then."""
         self._trigger_interval = min(self._market.intervals, key=lambda i: i.ms)
-        self._funding_checked_ms = self._clock.now_ms()
+        if self._funding_checked_ms is None:
+            self._funding_checked_ms = self._clock.now_ms()
         if not self._subscribed:
             self._market.add_listener(self._on_kline)
             self._subscribed = True
@@ -146,11 +180,14 @@ class PaperExchange:
 
     async def stop(self) -> None:
         self._running = False
+        if self._journal is not None:
+            await self._journal.close()
 
     async def symbol_filters(self, symbol: str) -> SymbolFilters:
         return self._spec(symbol).filters
 
     async def account(self) -> Account:
+        await self._save()
         marks = self._marks(self._positions)
         wallet = self._ledger.balance
         return Account(
@@ -163,6 +200,7 @@ class PaperExchange:
         )
 
     async def open_orders(self, symbol: str | None = None) -> list[OrderUpdate]:
+        await self._save()
         return [o for o in self._open.values() if symbol is None or o.symbol == symbol]
 
     def income(
@@ -183,6 +221,7 @@ class PaperExchange:
             self._check_leverage_change(replace(position, terms=terms), position)
             self._positions[symbol] = replace(position, terms=terms)
         self._terms[symbol] = terms
+        await self._save(settings_changed=True)
 
     async def set_margin_type(self, symbol: str, margin_type: MarginType) -> None:
         """Setting the current type again succeeds: Binance answers -4046 "No need to change
@@ -199,6 +238,7 @@ class PaperExchange:
                 "Margin type cannot be changed if there exists open orders.", code=-4047
             )
         self._terms[symbol] = replace(terms, margin_type=margin_type)
+        await self._save(settings_changed=True)
 
     async def place_order(self, request: OrderRequest) -> OrderUpdate:
         """MARKET fills before this returns (FILLED); a conditional order rests (NEW)."""
@@ -211,22 +251,71 @@ class PaperExchange:
         order = self._new_order(request)
         if request.type.is_conditional:
             self._publish(order)
-            return order
-        price = self._slipped(order.symbol, order.side, last)
-        return self._fill(order, order.quantity, price, self._config.taker_fee)
+        else:
+            price = self._slipped(order.symbol, order.side, last)
+            order = self._fill(order, order.quantity, price, self._config.taker_fee)
+        await self._save()
+        return order
 
     async def cancel_order(self, symbol: str, client_order_id: str) -> OrderUpdate:
         order = self._open.get(client_order_id)
         if order is None or order.symbol != symbol:
             raise OrderNotFound("Unknown order sent.", code=-2011)
-        return self._finish(order, OrderStatus.CANCELED)
+        canceled = self._finish(order, OrderStatus.CANCELED)
+        await self._save()
+        return canceled
 
     async def query_order(self, symbol: str, client_order_id: str) -> OrderUpdate | None:
+        await self._save()
         order = self._orders.get(client_order_id)
         return order if order is not None and order.symbol == symbol else None
 
     def add_order_listener(self, listener: OrderListener) -> None:
         self._listeners.append(listener)
+
+    def add_stale_listener(self, listener: StaleListener) -> None:
+        """Never called: updates are delivered in process, so none can be lost."""
+
+    # --- persistence --------------------------------------------------------------------------
+
+    async def _save(self, *, settings_changed: bool = False) -> None:
+        """Make every change so far durable before the caller hears of it (with a store)."""
+        if self._journal is None:
+            return
+        if settings_changed:
+            self._journal.touch()
+        await self._journal.flush()
+
+    def _core(self) -> AccountCore:
+        return AccountCore(
+            next_order_id=self._next_order_id,
+            funding_checked_ms=self._funding_checked_ms,
+            specs=dict(self._specs),
+            terms=dict(self._terms),
+            positions=dict(self._positions),
+            last_klines=dict(self._last_kline),
+        )
+
+    def _restore(self, state: PaperState) -> None:
+        core = state.core
+        self._next_order_id = core.next_order_id
+        self._funding_checked_ms = core.funding_checked_ms
+        self._specs = dict(core.specs)
+        self._terms = dict(core.terms)
+        self._positions = dict(core.positions)
+        self._last_kline = dict(core.last_klines)
+        self._orders = {order.client_order_id: order for order in state.orders}
+        self._open = {
+            cid: order for cid, order in self._orders.items() if not order.status.is_final
+        }
+        self._ledger = Ledger.restored(ASSET, state.income)
+        logger.info(
+            "paper account resumed: wallet %s %s, %d positions, %d open orders",
+            self._ledger.balance,
+            ASSET,
+            len(self._positions),
+            len(self._open),
+        )
 
     # --- symbols and settings -----------------------------------------------------------------
 
@@ -395,6 +484,12 @@ class PaperExchange:
             self._open.pop(update.client_order_id, None)
         else:
             self._open[update.client_order_id] = update
+        if self._journal is None:
+            self._notify(update)
+        else:
+            self._journal.order_changed(update)
+
+    def _notify(self, update: OrderUpdate) -> None:
         for listener in list(self._listeners):
             listener(update)
 
@@ -424,6 +519,8 @@ class PaperExchange:
         self._last_kline[kline.symbol] = kline
         for start, end in pairwise(path):
             self._run_leg(kline.symbol, start, end)
+        if self._journal is not None:
+            self._journal.flush_soon()
 
     def _run_leg(self, symbol: str, start: Decimal, end: Decimal) -> None:
         """Let every event the leg `start` -> `end` reaches happen, nearest first."""
@@ -505,7 +602,9 @@ class PaperExchange:
 
     def _settle_funding(self) -> None:
         now = self._clock.now_ms()
-        for funding_time in funding_times(self._funding_checked_ms, now):
+        checked = self._funding_checked_ms
+        assert checked is not None  # set by start(), before any candle is followed
+        for funding_time in funding_times(checked, now):
             for position in list(self._positions.values()):
                 self._pay_funding(position, funding_time)
         self._funding_checked_ms = now

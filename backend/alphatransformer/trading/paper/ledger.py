@@ -6,6 +6,7 @@ and funding to the cent" holds by construction and can be audited entry by entry
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
@@ -51,9 +52,22 @@ class Ledger:
         self._records: list[IncomeRecord] = []
         self._balance = Decimal(0)
 
+    @classmethod
+    def restored(cls, asset: str, records: Sequence[IncomeRecord]) -> Ledger:
+        """The ledger whose `entries()` were `records` (numbered 1, 2, 3... as it numbers them)."""
+        ledger = cls(asset)
+        ledger._records = list(records)
+        ledger._balance = sum((record.income for record in records), Decimal(0))
+        return ledger
+
     @property
     def balance(self) -> Decimal:
         return self._balance
+
+    @property
+    def last_tran_id(self) -> int:
+        """Id of the newest entry; 0 when there is none."""
+        return len(self._records)
 
     def record(
         self,
@@ -76,6 +90,10 @@ class Ledger:
             self._records.append(record)
             self._balance += booked
         return booked
+
+    def entries_after(self, tran_id: int) -> list[IncomeRecord]:
+        """Entries booked after entry `tran_id`, oldest first."""
+        return self._records[tran_id:]
 
     def entries(
         self, symbol: str | None = None, income_type: IncomeType | None = None

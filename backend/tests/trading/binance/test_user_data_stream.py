@@ -12,6 +12,7 @@ from trading.binance.venue import API_KEY, API_SECRET, PRICES, START_MS, binance
 
 from alphatransformer.market.binance.http import BinanceHttp, RequestSigner
 from alphatransformer.market.binance.rest import BinanceMarketRest
+from alphatransformer.trading.binance.exchange import STREAM_RECONNECTED
 from alphatransformer.trading.binance.rest import BinanceTradingRest
 from alphatransformer.trading.binance.streams import StreamSettings, UserDataStream
 from alphatransformer.trading.models import OrderRequest, OrderSide, OrderStatus, OrderType
@@ -43,6 +44,8 @@ def filled(client_id: str) -> object:
 
 async def test_a_fill_while_the_connection_was_down_is_recovered_after_reconnecting() -> None:
     async with binance_venue() as v:
+        stale: list[str] = []
+        v.exchange.add_stale_listener(stale.append)
         await v.exchange.place_order(entry("at-1-en"))
         await v.exchange.place_order(stop("at-1-sl", "49000"))
 
@@ -51,6 +54,7 @@ async def test_a_fill_while_the_connection_was_down_is_recovered_after_reconnect
         recovered = await v.log.wait_for(filled("at-1-sl"))
 
         assert v.exchange.stream.connects == 2
+        assert stale == [STREAM_RECONNECTED]  # so that the owner reconciles the rest
         # PnL (48,500 - 50,000) x 0.1 = -150; fee 48,500 x 0.1 x 0.0005 = 2.425.
         assert (recovered.realized_pnl, recovered.fee) == (D(-150), D("2.425"))
         # And the new connection carries what comes next.
