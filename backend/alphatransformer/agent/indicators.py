@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
-from dataclasses import dataclass, fields
+from functools import cached_property
 from typing import NamedTuple
 
 import talib
@@ -97,27 +97,109 @@ def bollinger(
     return BollingerBands(upper, middle, lower)
 
 
-@dataclass(frozen=True, slots=True)
+INDICATOR_NAMES = (
+    "ema20",
+    "ema50",
+    "macd",
+    "macd_signal",
+    "macd_histogram",
+    "rsi7",
+    "rsi14",
+    "atr3",
+    "atr14",
+    "bollinger_upper",
+    "bollinger_middle",
+    "bollinger_lower",
+    "volume",
+    "volume_average20",
+)
+"""The standard set, in the order the `get_indicators` tool lists it."""
+
+
 class IndicatorSeries:
     """The standard indicator set of one candle series, each array aligned with the candles.
 
-    Arrays hold NaN during warm-up: read them through `latest` and `tail`.
+    Each indicator is computed when first read and then kept: the prompt reads a third of the
+    set every cycle, the `get_indicators` tool all of it now and then. Arrays are read-only,
+    since one series is shared by all its readers (see `compute_indicators`), and hold NaN
+    during warm-up: read them through `latest` and `tail`.
     """
 
-    ema20: FloatArray
-    ema50: FloatArray
-    macd: FloatArray
-    macd_signal: FloatArray
-    macd_histogram: FloatArray
-    rsi7: FloatArray
-    rsi14: FloatArray
-    atr3: FloatArray
-    atr14: FloatArray
-    bollinger_upper: FloatArray
-    bollinger_middle: FloatArray
-    bollinger_lower: FloatArray
-    volume: FloatArray
-    volume_average20: FloatArray
+    def __init__(self, klines: KlineArrays) -> None:
+        self._klines = klines
+
+    def values(self) -> dict[str, FloatArray]:
+        """Every indicator of the set by name (computing those not read yet)."""
+        return {name: getattr(self, name) for name in INDICATOR_NAMES}
+
+    @cached_property
+    def ema20(self) -> FloatArray:
+        return _shared(ema(self._klines.close, 20))
+
+    @cached_property
+    def ema50(self) -> FloatArray:
+        return _shared(ema(self._klines.close, 50))
+
+    @cached_property
+    def _macd(self) -> Macd:
+        return Macd(*(_shared(values) for values in macd(self._klines.close)))
+
+    @property
+    def macd(self) -> FloatArray:
+        return self._macd.line
+
+    @property
+    def macd_signal(self) -> FloatArray:
+        return self._macd.signal
+
+    @property
+    def macd_histogram(self) -> FloatArray:
+        return self._macd.histogram
+
+    @cached_property
+    def rsi7(self) -> FloatArray:
+        return _shared(rsi(self._klines.close, 7))
+
+    @cached_property
+    def rsi14(self) -> FloatArray:
+        return _shared(rsi(self._klines.close, 14))
+
+    @cached_property
+    def atr3(self) -> FloatArray:
+        return _shared(atr(self._klines, 3))
+
+    @cached_property
+    def atr14(self) -> FloatArray:
+        return _shared(atr(self._klines, 14))
+
+    @cached_property
+    def _bollinger(self) -> BollingerBands:
+        return BollingerBands(*(_shared(values) for values in bollinger(self._klines.close)))
+
+    @property
+    def bollinger_upper(self) -> FloatArray:
+        return self._bollinger.upper
+
+    @property
+    def bollinger_middle(self) -> FloatArray:
+        return self._bollinger.middle
+
+    @property
+    def bollinger_lower(self) -> FloatArray:
+        return self._bollinger.lower
+
+    @property
+    def volume(self) -> FloatArray:
+        return self._klines.volume
+
+    @cached_property
+    def volume_average20(self) -> FloatArray:
+        return _shared(sma(self._klines.volume, VOLUME_AVERAGE_PERIOD))
+
+
+def _shared(values: FloatArray) -> FloatArray:
+    values.flags.writeable = False
+    return values
 
 
 _MEMO_SIZE = 32
@@ -125,7 +207,7 @@ _memo: OrderedDict[int, tuple[KlineArrays, IndicatorSeries]] = OrderedDict()
 
 
 def compute_indicators(klines: KlineArrays) -> IndicatorSeries:
-    """Every indicator of the standard set for one series, in one pass over TA-Lib.
+    """The standard indicator set of one series (computed as it is read).
 
     Remembered for the last few series: the cache hands out one `KlineArrays` per state of a
     series (a new one after every insert), so the same object means the same candles, and the
@@ -136,35 +218,11 @@ def compute_indicators(klines: KlineArrays) -> IndicatorSeries:
     if hit is not None and hit[0] is klines:
         _memo.move_to_end(id(klines))
         return hit[1]
-    series = _compute(klines)
-    for field in fields(series):  # shared from now on: nobody may change them
-        getattr(series, field.name).flags.writeable = False
+    series = IndicatorSeries(klines)
     _memo[id(klines)] = (klines, series)  # holding `klines` keeps its id from being reused
     if len(_memo) > _MEMO_SIZE:
         _memo.popitem(last=False)
     return series
-
-
-def _compute(klines: KlineArrays) -> IndicatorSeries:
-    close = klines.close
-    macd_ = macd(close)
-    bands = bollinger(close)
-    return IndicatorSeries(
-        ema20=ema(close, 20),
-        ema50=ema(close, 50),
-        macd=macd_.line,
-        macd_signal=macd_.signal,
-        macd_histogram=macd_.histogram,
-        rsi7=rsi(close, 7),
-        rsi14=rsi(close, 14),
-        atr3=atr(klines, 3),
-        atr14=atr(klines, 14),
-        bollinger_upper=bands.upper,
-        bollinger_middle=bands.middle,
-        bollinger_lower=bands.lower,
-        volume=klines.volume,
-        volume_average20=sma(klines.volume, VOLUME_AVERAGE_PERIOD),
-    )
 
 
 def _finite_or_none(value: float) -> float | None:

@@ -17,7 +17,7 @@ import json
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -26,7 +26,7 @@ from langchain_core.tools import BaseTool, ToolException, tool
 from pydantic import ValidationError
 from pydantic.v1 import ValidationError as ValidationErrorV1
 
-from alphatransformer.agent.indicators import IndicatorSeries, compute_indicators, latest
+from alphatransformer.agent.indicators import compute_indicators, latest
 from alphatransformer.agent.prompt import PRICE_DIGITS, number
 from alphatransformer.database.models import Decision
 from alphatransformer.database.repositories import DecisionFilter
@@ -130,8 +130,8 @@ async def get_indicators(symbol: str, interval: str) -> str:
     context = current_cycle()
     _check_symbol(context, symbol)
     candles = context.market.arrays(symbol, _interval(context, interval))
-    values = asdict(compute_indicators(candles))
-    figures = {name: _figure(latest(values[name])) for name in IndicatorSeries.__dataclass_fields__}
+    values = compute_indicators(candles).values()
+    figures = {name: _figure(latest(series)) for name, series in values.items()}
     return _json({"symbol": symbol, "interval": interval, "candles": len(candles), **figures})
 
 

@@ -212,8 +212,8 @@ def test_macd_generic_periods_match_the_reference_definition() -> None:
 def test_warm_up_values_are_none_for_exactly_the_lookback() -> None:
     series = compute_indicators(random_klines(120))
     leading_none = {
-        name: next(i for i, v in enumerate(tail(getattr(series, name), 120)) if v is not None)
-        for name in series.__slots__
+        name: next(i for i, v in enumerate(tail(values, 120)) if v is not None)
+        for name, values in series.values().items()
     }
     assert leading_none == {
         "ema20": 19,
