@@ -11,12 +11,9 @@ ChatOpenAI against the fake OpenAI-compatible server, scripted to open one BTC l
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import socket
 import sqlite3
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from decimal import Decimal
@@ -27,6 +24,7 @@ import yaml
 from fakes.binance_server import FakeBinance, generate_klines
 from fakes.binance_trading import FakeBinanceTrading
 from fakes.openai_server import FakeOpenAIServer, StallReply, tool_calls_reply
+from run_process import free_port, start
 from trading.binance.venue import API_KEY, API_SECRET
 
 from alphatransformer.agent.llm_agent import ANSWER_TOOL
@@ -79,24 +77,6 @@ def open_long_btc(price: Decimal) -> dict[str, object]:
         "confidence": 0.9,
         "reasoning": "scripted entry",
     }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start(config: Path, port: int, cwd: Path) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ALPHA_", "BINANCE_"))}
-    return subprocess.Popen(
-        [sys.executable, "-m", "alphatransformer", "run", "-c", str(config), "--port", str(port)],
-        cwd=cwd,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
 
 
 async def wait_until(condition: Callable[[], bool], within: float, what: str) -> None:

@@ -10,12 +10,9 @@ open one long (once the script is used up it answers 500, so every later cycle h
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import socket
 import sqlite3
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from decimal import Decimal
@@ -25,6 +22,7 @@ from typing import Any
 import httpx
 import yaml
 from fakes.openai_server import FakeOpenAIServer, tool_calls_reply
+from run_process import free_port, start
 
 from alphatransformer.agent.llm_agent import ANSWER_TOOL
 from alphatransformer.config import AppConfig
@@ -83,24 +81,6 @@ def write_config(path: Path, model: FakeOpenAIServer, db: Path) -> None:
         "database": {"url": f"sqlite+aiosqlite:///{db}"},
     }
     path.write_text(yaml.safe_dump(config), encoding="utf-8")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start(config: Path, port: int, cwd: Path) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ALPHA_", "BINANCE_"))}
-    return subprocess.Popen(
-        [sys.executable, "-m", "alphatransformer", "run", "-c", str(config), "--port", str(port)],
-        cwd=cwd,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
 
 
 def rows(db: Path, query: str) -> list[tuple[Any, ...]]:

@@ -7,8 +7,9 @@ them; `BinanceHttp` enforces the budget.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
+from typing import TypeVar
 
 from alphatransformer.market.binance.errors import MalformedMessage
 from alphatransformer.market.binance.http import BinanceHttp, Params
@@ -140,20 +141,16 @@ class BinanceMarketRest:
         page_limit: int = KLINES_MAX_LIMIT,
     ) -> AsyncIterator[Kline]:
         """Every candle opening in [start_ms, end_ms], oldest first, each exactly once, fetched
-        page by page (each page starts one interval after the last candle of the previous)."""
+        page by page (see `_pages`)."""
         _check_limit(page_limit, KLINES_MAX_LIMIT)
-        start = start_ms
-        while start <= end_ms:
-            page = await self.klines(
+
+        async def page(start: int) -> list[Kline]:
+            return await self.klines(
                 symbol, interval, start_ms=start, end_ms=end_ms, limit=page_limit
             )
-            for kline in page:
-                yield kline
-            if len(page) < page_limit:
-                return
-            if page[-1].open_time < start:
-                raise MalformedMessage("klines", f"page from {start} ends before it starts")
-            start = page[-1].open_time + interval.ms
+
+        async for kline in _pages(page, start_ms, end_ms, page_limit, "klines"):
+            yield kline
 
     async def premium_index(self, symbol: str) -> FundingInfo:
         """Mark price, index price and the current funding rate of `symbol`."""
@@ -185,18 +182,14 @@ class BinanceMarketRest:
         page_limit: int = FUNDING_RATE_MAX_LIMIT,
     ) -> AsyncIterator[FundingRate]:
         """Every funding settled in [start_ms, end_ms], oldest first, each exactly once, fetched
-        page by page (each page starts 1 ms after the last funding of the previous)."""
+        page by page (see `_pages`)."""
         _check_limit(page_limit, FUNDING_RATE_MAX_LIMIT)
-        start = start_ms
-        while start <= end_ms:
-            page = await self.funding_rates(symbol, start_ms=start, end_ms=end_ms, limit=page_limit)
-            for rate in page:
-                yield rate
-            if len(page) < page_limit:
-                return
-            if page[-1].funding_time < start:
-                raise MalformedMessage("fundingRate", f"page from {start} ends before it starts")
-            start = page[-1].funding_time + 1
+
+        async def page(start: int) -> list[FundingRate]:
+            return await self.funding_rates(symbol, start_ms=start, end_ms=end_ms, limit=page_limit)
+
+        async for rate in _pages(page, start_ms, end_ms, page_limit, "fundingRate"):
+            yield rate
 
     async def open_interest(self, symbol: str) -> OpenInterest:
         """Open interest of `symbol` now, in contracts."""
@@ -204,3 +197,32 @@ class BinanceMarketRest:
 
     async def _get(self, path: str, params: Params | None = None) -> object:
         return await self._http.get(path, params, weight=WEIGHTS[path])
+
+
+_Row = TypeVar("_Row", Kline, FundingRate)
+
+
+async def _pages(
+    fetch: Callable[[int], Awaitable[list[_Row]]],
+    start_ms: int,
+    end_ms: int,
+    page_limit: int,
+    what: str,
+) -> AsyncIterator[_Row]:
+    """Rows from `start_ms` to `end_ms`, page after page, each page starting 1 ms after the last
+    row of the previous (so nothing comes twice), until a page is not full."""
+    start = start_ms
+    while start <= end_ms:
+        page = await fetch(start)
+        for row in page:
+            yield row
+        if len(page) < page_limit:
+            return
+        last = _row_time(page[-1])
+        if last < start:
+            raise MalformedMessage(what, f"page from {start} ends before it starts")
+        start = last + 1
+
+
+def _row_time(row: Kline | FundingRate) -> int:
+    return row.open_time if isinstance(row, Kline) else row.funding_time

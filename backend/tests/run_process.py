@@ -1,0 +1,30 @@
+"""`alphatransformer run` as a child process on a free loopback port, for the end-to-end tests
+that kill it and start it again."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start(config: Path, port: int, cwd: Path) -> subprocess.Popen[str]:
+    """The server on `port` with `config`, stderr kept for the test to read, no ALPHA_ or
+    BINANCE_ variables of the developer's shell."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ALPHA_", "BINANCE_"))}
+    return subprocess.Popen(
+        [sys.executable, "-m", "alphatransformer", "run", "-c", str(config), "--port", str(port)],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
