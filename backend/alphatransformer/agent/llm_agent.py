@@ -22,14 +22,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
+from contextlib import aclosing
 from contextvars import ContextVar
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any
 
 from langchain.agents import create_agent
-from langchain.agents.middleware import AgentMiddleware, ModelRequest, ModelResponse
 from langchain.agents.structured_output import StructuredOutputError, ToolStrategy
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, SystemMessage
@@ -55,7 +55,8 @@ from alphatransformer.trading.models import Position
 logger = logging.getLogger(__name__)
 
 SCHEMA_RETRIES = 1
-# Graph steps per model call: the model, and a tool round.
+# Graph steps per model call: the model, and a tool round; the call limit stops the run
+# first, this only bounds a miswired graph.
 STEPS_PER_MODEL_CALL = 2
 EXCERPT_CHARS = 300
 _TOKENS_PER_MTOK = Decimal(1_000_000)
@@ -149,7 +150,6 @@ class AgentDecisionMaker:
             build_tools(with_recent_decisions=recent_decisions is not None),
             system_prompt=settings.system_prompt,
             response_format=ToolStrategy(TradingDecisions, handle_errors=_schema_retry),
-            middleware=[_CallLimit(settings.max_model_calls)],
         )
 
     @property
@@ -169,7 +169,7 @@ class AgentDecisionMaker:
         )
         first_message = render_user_message(settings.templates, await self._inputs(request))
         with cycle_context(context):
-            run = await _run_agent(self._agent, first_message, settings.recursion_limit)
+            run = await _run_agent(self._agent, first_message, settings)
         decisions, notes = validate_decisions(run.answer.decisions if run.answer else [])
         input_tokens, output_tokens = _usage(run.messages)
         return ModelAnswer(
@@ -244,38 +244,13 @@ def _position_key(position: Position) -> _PositionKey:
 
 
 class _RunBudget:
-    """What one agent run may still spend: model calls, and schema errors handed back."""
+    """What one agent run may still spend on schema errors handed back to the model."""
 
     def __init__(self) -> None:
-        self.model_calls = 0
         self.schema_retries_left = SCHEMA_RETRIES
 
 
 _BUDGET: ContextVar[_RunBudget] = ContextVar("agent_run_budget")
-
-
-class _CallLimit(AgentMiddleware):
-    """Ends the run after `limit` model calls, as if the model had stopped with a note.
-
-    LangChain's `ModelCallLimitMiddleware` does the same with two more graph steps per call
-    (a check before the model, a count after it); counting around the call itself keeps one
-    step per call, which is a sixth of a backtest cycle's time.
-    """
-
-    def __init__(self, limit: int) -> None:
-        super().__init__()
-        self._limit = limit
-
-    async def awrap_model_call(
-        self,
-        request: ModelRequest[Any],
-        handler: Callable[[ModelRequest[Any]], Awaitable[ModelResponse[Any]]],
-    ) -> ModelResponse[Any] | AIMessage:
-        budget = _BUDGET.get()
-        if budget.model_calls >= self._limit:
-            return AIMessage(f"model call limit reached: {budget.model_calls} of {self._limit}")
-        budget.model_calls += 1
-        return await handler(request)
 
 
 def _schema_retry(error: Exception) -> str:
@@ -291,15 +266,27 @@ def _schema_retry(error: Exception) -> str:
     )
 
 
-async def _run_agent(agent: Any, first_message: str, recursion_limit: int) -> _Run:
-    """Run the agent to its end, keeping the latest state so a failure still shows its cost."""
+async def _run_agent(agent: Any, first_message: str, settings: AgentSettings) -> _Run:
+    """Run the agent to its end, keeping the latest state so a failure still shows its cost.
+
+    The model call limit is enforced here, between graph steps: once `max_model_calls` calls
+    are made and the run would go back to the model, it stops. (LangChain's call-limit
+    middleware costs two more graph steps per call, and any `wrap_model_call` middleware two
+    trips to a thread pool for LangSmith: a third of a backtest cycle's agent time.)
+    """
     state: dict[str, Any] = {"messages": [HumanMessage(first_message)]}
     token = _BUDGET.set(_RunBudget())
     try:
-        async for update in agent.astream(
-            state, config={"recursion_limit": recursion_limit}, stream_mode="values"
-        ):
-            state = update
+        updates = agent.astream(
+            state, config={"recursion_limit": settings.recursion_limit}, stream_mode="values"
+        )
+        async with aclosing(updates):  # stopping early closes the graph run at once
+            async for update in updates:
+                state = update
+                calls = _model_calls(state["messages"])
+                if calls >= settings.max_model_calls and _wants_the_model_again(state):
+                    note = f"model call limit reached: {calls} of {settings.max_model_calls}"
+                    return _Run(state["messages"], None, note)
     except StructuredOutputError as exc:
         return _Run(
             [*state["messages"], exc.ai_message],
@@ -316,6 +303,19 @@ async def _run_agent(agent: Any, first_message: str, recursion_limit: int) -> _R
     if isinstance(answer, TradingDecisions):
         return _Run(state["messages"], answer, None)
     return _Run(state["messages"], None, _no_answer(state["messages"]))
+
+
+def _model_calls(messages: Sequence[AnyMessage]) -> int:
+    return sum(isinstance(m, AIMessage) for m in messages)
+
+
+def _wants_the_model_again(state: dict[str, Any]) -> bool:
+    """Whether the agent's next step leads back to the model: no final answer yet, and the
+    last message is not the model's own word without tool calls (where the run ends)."""
+    if state.get("structured_response") is not None:
+        return False
+    last = state["messages"][-1]
+    return not (isinstance(last, AIMessage) and not last.tool_calls)
 
 
 def _no_answer(messages: Sequence[AnyMessage]) -> str:
