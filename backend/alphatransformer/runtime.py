@@ -63,6 +63,7 @@ class Runtime:
         """Stop trading (finishing the cycle in progress), then release the database."""
         await self.engine.stop()
         await self.orders.stop()
+        await self.snapshots.flush()
         await self.database.dispose()
 
 
@@ -74,13 +75,15 @@ async def open_runtime(
     market: MarketData | None = None,
     exchange: Exchange | None = None,
     run_id: str = LIVE_RUN,
+    snapshot_batch: int = 1,
 ) -> Runtime:
     """Migrate the database and assemble every part; nothing trades until `start()`.
 
     The keyword arguments replace what the config would build: a replayed market and its clock
     for a backtest, an arena entrant's model, a scripted model or a fake venue in tests.
     `run_id` scopes every row written and read, so a backtest or an arena entrant shares the
-    database with live trading without either seeing the other's rows.
+    database with live trading without either seeing the other's rows. `snapshot_batch` > 1
+    writes account snapshots that many at a time (a backtest's; see `SnapshotRepository`).
     """
     clock = clock or WallClock()
     database = create_engine(config.database.url, echo=config.database.echo)
@@ -89,7 +92,7 @@ async def open_runtime(
     decisions = DecisionRepository(sessions, run_id)
     decision_maker = decision_maker or build_decision_maker(config, recent_decisions=decisions.page)
     executions = ExecutionRepository(sessions, run_id)
-    snapshots = SnapshotRepository(sessions, run_id)
+    snapshots = SnapshotRepository(sessions, run_id, write_batch=snapshot_batch)
     market = market or _market(config, clock)
     exchange = exchange or await _exchange(config, market, clock, sessions, run_id)
     gate = RiskGate(config.trading.risk)

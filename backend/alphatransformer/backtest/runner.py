@@ -48,6 +48,9 @@ Progress = Callable[[int, int], None]
 """Called after every replayed step with (steps done, steps in all)."""
 
 CLOSING_REASON = "backtest ended: closing every position at the last price"
+SNAPSHOT_BATCH = 500
+"""Account snapshots written per transaction: one comes every cycle, and nothing reads them
+until the report (the day's opening equity, read once a day, writes them first)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,7 +170,13 @@ class _Run:
         recent = _RunDecisions()
         model = entrant.make_model(recent)
         runtime = await open_runtime(
-            config, clock, model, market=market, exchange=exchange, run_id=run_id
+            config,
+            clock,
+            model,
+            market=market,
+            exchange=exchange,
+            run_id=run_id,
+            snapshot_batch=SNAPSHOT_BATCH,
         )
         recent.repository = runtime.decisions
         fills = FillsSettled()

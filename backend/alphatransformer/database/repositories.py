@@ -386,19 +386,48 @@ class ExecutionRepository:
 
 
 class SnapshotRepository:
-    """Scoped to one run: live trading, a backtest or an arena entrant."""
+    """Scoped to one run: live trading, a backtest or an arena entrant.
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], run_id: str = LIVE_RUN) -> None:
+    `write_batch` > 1 holds new snapshots back and writes them that many at a time, for a
+    backtest, which takes one every cycle and reads them back only now and then (each read
+    here writes what is held first, so this repository always sees its own snapshots; another
+    reader of the run sees the held ones once they are written). Live trading writes each one
+    at once: the API reads them as they come.
+    """
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        run_id: str = LIVE_RUN,
+        *,
+        write_batch: int = 1,
+    ) -> None:
         self._sessions = sessions
         self._engine = _engine(sessions)
         self.run_id = run_id
+        self._write_batch = write_batch
+        self._held: list[dict[str, Any]] = []
 
     async def add(self, row: AccountSnapshot) -> None:
         row.run_id = self.run_id
-        async with self._engine.begin() as connection:
-            await connection.execute(_INSERT_SNAPSHOT, _new_row_values(row))
+        self._held.append(_new_row_values(row))
+        if len(self._held) >= self._write_batch:
+            await self.flush()
+
+    async def flush(self) -> None:
+        """Write the snapshots held back, in one transaction."""
+        if not self._held:
+            return
+        held, self._held = self._held, []
+        try:
+            async with self._engine.begin() as connection:
+                await connection.execute(_INSERT_SNAPSHOT, held)
+        except BaseException:
+            self._held = held + self._held
+            raise
 
     async def latest(self) -> AccountSnapshot | None:
+        await self.flush()
         async with self._sessions() as session:
             query = (
                 select(AccountSnapshot)
@@ -424,6 +453,7 @@ class SnapshotRepository:
         if until is not None:
             conditions.append(table.taken_at < until)
         columns = (table.taken_at, table.equity, table.wallet_balance, table.unrealized_pnl)
+        await self.flush()
         async with self._sessions() as session:
             total = await session.scalar(select(func.count()).where(*conditions)) or 0
             query = select(*columns).where(*conditions).order_by(table.taken_at)
@@ -442,11 +472,13 @@ class SnapshotRepository:
     async def last_id(self) -> int | None:
         """The newest snapshot's id: the equity curve changes only when this does."""
         query = select(func.max(AccountSnapshot.id)).where(AccountSnapshot.run_id == self.run_id)
+        await self.flush()
         async with self._sessions() as session:
             return await session.scalar(query)
 
     async def first_equity_since(self, since: datetime) -> Decimal | None:
         """Equity of the first snapshot at or after `since` (the day's opening equity)."""
+        await self.flush()
         async with self._sessions() as session:
             query = (
                 select(AccountSnapshot.equity)
