@@ -38,6 +38,10 @@ from alphatransformer.trading.risk_gate import RiskGate
 from alphatransformer.trading.snapshots import AccountSnapshotter
 from alphatransformer.utils.clock import Clock, WallClock
 
+SNAPSHOT_BATCH = 500
+"""Account snapshots a backtest writes per transaction: one comes every cycle, and nothing
+reads them before the report but the day's opening equity, once a day."""
+
 
 @dataclass(slots=True)
 class Runtime:
@@ -63,6 +67,7 @@ class Runtime:
         """Stop trading (finishing the cycle in progress), then release the database."""
         await self.engine.stop()
         await self.orders.stop()
+        await self.decisions.flush()
         await self.snapshots.flush()
         await self.database.dispose()
 
@@ -75,24 +80,27 @@ async def open_runtime(
     market: MarketData | None = None,
     exchange: Exchange | None = None,
     run_id: str = LIVE_RUN,
-    snapshot_batch: int = 1,
+    batch_writes: bool = False,
 ) -> Runtime:
     """Migrate the database and assemble every part; nothing trades until `start()`.
 
     The keyword arguments replace what the config would build: a replayed market and its clock
     for a backtest, an arena entrant's model, a scripted model or a fake venue in tests.
     `run_id` scopes every row written and read, so a backtest or an arena entrant shares the
-    database with live trading without either seeing the other's rows. `snapshot_batch` > 1
-    writes account snapshots that many at a time (a backtest's; see `SnapshotRepository`).
+    database with live trading without either seeing the other's rows. `batch_writes` is for
+    backtests: account snapshots are written `SNAPSHOT_BATCH` at a time and decision outcomes
+    with the next cycle (see the repositories); each repository still reads its own writes.
     """
     clock = clock or WallClock()
     database = create_engine(config.database.url, echo=config.database.echo)
     await upgrade_database(database)
     sessions = session_factory(database)
-    decisions = DecisionRepository(sessions, run_id)
+    decisions = DecisionRepository(sessions, run_id, hold_statuses=batch_writes)
     decision_maker = decision_maker or build_decision_maker(config, recent_decisions=decisions.page)
     executions = ExecutionRepository(sessions, run_id)
-    snapshots = SnapshotRepository(sessions, run_id, write_batch=snapshot_batch)
+    snapshots = SnapshotRepository(
+        sessions, run_id, write_batch=SNAPSHOT_BATCH if batch_writes else 1
+    )
     market = market or _market(config, clock)
     exchange = exchange or await _exchange(config, market, clock, sessions, run_id)
     gate = RiskGate(config.trading.risk)

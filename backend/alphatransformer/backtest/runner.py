@@ -48,9 +48,6 @@ Progress = Callable[[int, int], None]
 """Called after every replayed step with (steps done, steps in all)."""
 
 CLOSING_REASON = "backtest ended: closing every position at the last price"
-SNAPSHOT_BATCH = 500
-"""Account snapshots written per transaction: one comes every cycle, and nothing reads them
-until the report (the day's opening equity, read once a day, writes them first)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,7 +173,7 @@ class _Run:
             market=market,
             exchange=exchange,
             run_id=run_id,
-            snapshot_batch=SNAPSHOT_BATCH,
+            batch_writes=True,
         )
         recent.repository = runtime.decisions
         fills = FillsSettled()

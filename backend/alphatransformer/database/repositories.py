@@ -109,12 +109,25 @@ class UsageTotals:
 
 
 class DecisionRepository:
-    """Scoped to one run: live trading, a backtest or an arena entrant."""
+    """Scoped to one run: live trading, a backtest or an arena entrant.
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], run_id: str = LIVE_RUN) -> None:
+    `hold_statuses` keeps the outcomes `set_statuses` records until the next write or read
+    here, and writes them in that transaction: a backtest's cycle then costs one transaction,
+    not two. Live trading writes them at once: the API reads them as they come.
+    """
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        run_id: str = LIVE_RUN,
+        *,
+        hold_statuses: bool = False,
+    ) -> None:
         self._sessions = sessions
         self._engine = _engine(sessions)
         self.run_id = run_id
+        self._hold_statuses = hold_statuses
+        self._held: list[dict[str, Any]] = []
 
     async def add_cycle(self, cycle: DecisionCycle, rows: Sequence[Decision]) -> list[int]:
         """Insert a cycle and its decisions in one transaction; return the ids, in order (and
@@ -122,23 +135,31 @@ class DecisionRepository:
         cycle.run_id = self.run_id
         for row in rows:
             row.run_id, row.cycle_id = self.run_id, cycle.id
-        async with self._engine.begin() as connection:
-            # The cycle first: the rows' foreign key needs it.
-            await connection.execute(_INSERT_CYCLE, _new_row_values(cycle))
-            if not rows:
-                return []
-            # One multi-row INSERT (a Core one: the ORM's splits rows by which values are None),
-            # not one per row. SQLite gives the rows of one INSERT ascending rowids in order,
-            # so the sorted ids are in the rows' order.
-            inserted = await connection.execute(
-                _INSERT_DECISIONS, [_new_row_values(row) for row in rows]
-            )
-            ids = sorted(inserted.scalars())
+        held, self._held = self._held, []
+        try:
+            async with self._engine.begin() as connection:
+                if held:
+                    await connection.execute(_UPDATE_STATUS, held)
+                # The cycle first: the rows' foreign key needs it.
+                await connection.execute(_INSERT_CYCLE, _new_row_values(cycle))
+                if not rows:
+                    return []
+                # One multi-row INSERT (a Core one: the ORM's splits rows by which values
+                # are None), not one per row. SQLite gives the rows of one INSERT ascending
+                # rowids in order, so the sorted ids are in the rows' order.
+                inserted = await connection.execute(
+                    _INSERT_DECISIONS, [_new_row_values(row) for row in rows]
+                )
+                ids = sorted(inserted.scalars())
+        except BaseException:
+            self._held = held + self._held
+            raise
         for row, decision_id in zip(rows, ids, strict=True):
             row.id = decision_id
         return ids
 
     async def for_cycle(self, cycle_id: str) -> list[Decision]:
+        await self.flush()
         async with self._sessions() as session:
             query = select(Decision).where(Decision.cycle_id == cycle_id).order_by(Decision.id)
             return list((await session.scalars(query)).all())
@@ -189,20 +210,30 @@ class DecisionRepository:
 
     async def set_statuses(self, changes: Sequence[StatusChange], *, at: datetime) -> None:
         """Every change in one transaction and one executemany UPDATE: a cycle's outcomes."""
-        if not changes:
+        self._held += [{"decision_id": c.decision_id, **c.values(at)} for c in changes]
+        if not self._hold_statuses:
+            await self.flush()
+
+    async def flush(self) -> None:
+        """Write the statuses held back, in one transaction."""
+        if not self._held:
             return
-        async with self._engine.begin() as connection:
-            await connection.execute(
-                _UPDATE_STATUS,
-                [{"decision_id": change.decision_id, **change.values(at)} for change in changes],
-            )
+        held, self._held = self._held, []
+        try:
+            async with self._engine.begin() as connection:
+                await connection.execute(_UPDATE_STATUS, held)
+        except BaseException:
+            self._held = held + self._held
+            raise
 
     async def get(self, decision_id: int) -> Decision | None:
+        await self.flush()
         async with self._sessions() as session:
             return await session.get(Decision, decision_id)
 
     async def page(self, filters: DecisionFilter, limit: int) -> list[Decision]:
         """Newest first; `before_id` pages backwards (keyset pagination, stable under inserts)."""
+        await self.flush()
         query = self._page_query(select(Decision), filters, limit)
         async with self._sessions() as session:
             return list((await session.scalars(query)).all())
@@ -210,6 +241,7 @@ class DecisionRepository:
     async def page_rows(self, filters: DecisionFilter, limit: int) -> list[dict[str, Any]]:
         """`page` as plain dicts of the columns, for views that only read them: a Core query
         on a connection skips the session and the ORM objects, a third of an API page's CPU."""
+        await self.flush()
         query = self._page_query(select(Decision.__table__), filters, limit)
         async with self._engine.connect() as connection:
             result = await connection.execute(query)
@@ -225,6 +257,7 @@ class DecisionRepository:
 
     async def pending(self) -> list[Decision]:
         """Decisions saved but never settled: the process stopped between save and execute."""
+        await self.flush()
         query = select(Decision).where(
             Decision.run_id == self.run_id, Decision.status == DecisionStatus.PENDING.value
         )
@@ -233,6 +266,7 @@ class DecisionRepository:
 
     async def latest_executed_open(self, symbol: str) -> Decision | None:
         """The executed entry behind the position now open in `symbol` (its exit plan)."""
+        await self.flush()
         query = (
             select(Decision)
             .where(

@@ -27,6 +27,7 @@ from alphatransformer.database.repositories import (
     DecisionFilter,
     DecisionRepository,
     SnapshotRepository,
+    StatusChange,
 )
 from alphatransformer.trading.paper.ledger import IncomeRecord, IncomeType
 from alphatransformer.trading.paper.state import AccountCore, PaperState
@@ -269,3 +270,67 @@ async def test_0004_adds_paper_accounts_and_its_downgrade_removes_only_them(
     await upgrade_database(engine)
     assert await paper.load() is None
     assert await decisions.count() == 1
+
+
+def snapshot(minute: int, equity: str) -> AccountSnapshot:
+    return AccountSnapshot(
+        taken_at=T0 + timedelta(minutes=minute),
+        environment="paper",
+        wallet_balance=Decimal(equity),
+        equity=Decimal(equity),
+        available_balance=Decimal(equity),
+        unrealized_pnl=Decimal(0),
+        margin_used=Decimal(0),
+        open_positions=0,
+        positions=[],
+    )
+
+
+async def test_batched_snapshots_are_read_back_by_their_writer_and_written_in_batches(
+    engine: AsyncEngine,
+) -> None:
+    await upgrade_database(engine)
+    sessions = session_factory(engine)
+    backtest = SnapshotRepository(sessions, "bt", write_batch=3)
+    other_reader = SnapshotRepository(sessions, "bt")
+    await backtest.add(snapshot(0, "100"))
+    await backtest.add(snapshot(1, "101"))
+    assert await other_reader.last_id() is None  # held back, not written yet
+
+    assert await backtest.first_equity_since(T0 + timedelta(minutes=1)) == Decimal("101")
+    assert await other_reader.last_id() is not None  # the read wrote them first
+    for minute in range(2, 5):
+        await backtest.add(snapshot(minute, f"10{minute}"))
+    total, _ = await other_reader.equity_series(None, None, 100)
+    assert total == 5  # the third of a batch wrote the batch; one is held
+    await backtest.flush()
+    latest = await other_reader.latest()
+    assert latest is not None
+    assert latest.equity == Decimal("104")
+
+
+async def test_held_outcomes_are_read_back_and_written_with_the_next_cycle(
+    engine: AsyncEngine,
+) -> None:
+    await upgrade_database(engine)
+    sessions = session_factory(engine)
+    backtest = DecisionRepository(sessions, "bt", hold_statuses=True)
+    other_reader = DecisionRepository(sessions, "bt")
+    [first] = await add(backtest, decision("BTCUSDT", 0, DecisionStatus.PENDING))
+    change = StatusChange(first, DecisionStatus.REJECTED, "too big", "max_position_share")
+    await backtest.set_statuses([change], at=T0 + timedelta(minutes=1))
+    held = await other_reader.get(first)
+    assert held is not None
+    assert held.status == DecisionStatus.PENDING.value  # not written yet
+
+    await add(backtest, decision("ETHUSDT", 3))  # the next cycle writes it in its transaction
+    written = await other_reader.get(first)
+    assert written is not None
+    assert (written.status, written.rejection_rule) == ("rejected", "max_position_share")
+    assert written.updated_at == T0 + timedelta(minutes=1)
+
+    second = StatusChange(first, DecisionStatus.FAILED, "venue down")
+    await backtest.set_statuses([second], at=T0 + timedelta(minutes=4))
+    own = await backtest.get(first)  # a read here writes what is held first
+    assert own is not None
+    assert own.status == DecisionStatus.FAILED.value
