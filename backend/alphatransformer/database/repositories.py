@@ -41,8 +41,8 @@ def _table(model: type[Base]) -> Table:
     return Base.metadata.tables[model.__tablename__]
 
 
-_CYCLES, _DECISIONS, _SNAPSHOTS = (
-    _table(model) for model in (DecisionCycle, Decision, AccountSnapshot)
+_CYCLES, _DECISIONS, _SNAPSHOTS, _EXECUTIONS = (
+    _table(model) for model in (DecisionCycle, Decision, AccountSnapshot, TradeExecution)
 )
 # Built once: a statement object memoizes its cache key, which SQLAlchemy would otherwise
 # work out again on every execution.
@@ -50,6 +50,7 @@ _INSERT_CYCLE = insert(_CYCLES)
 _INSERT_DECISIONS = insert(_DECISIONS).returning(_DECISIONS.c.id)
 _UPDATE_STATUS = update(_DECISIONS).where(_DECISIONS.c.id == bindparam("decision_id"))
 _INSERT_SNAPSHOT = insert(_SNAPSHOTS)
+_INSERT_EXECUTION = insert(_EXECUTIONS)
 
 
 def _engine(sessions: async_sessionmaker[AsyncSession]) -> AsyncEngine:
@@ -309,24 +310,30 @@ class ExecutionRepository:
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], run_id: str = LIVE_RUN) -> None:
         self._sessions = sessions
+        self._engine = _engine(sessions)
         self.run_id = run_id
 
     async def add(self, row: TradeExecution) -> int:
+        """Insert the row (committed before the order it mirrors is sent); return its id."""
         row.run_id = self.run_id
-        async with self._sessions.begin() as session:
-            session.add(row)
-            await session.flush()
-            return row.id
+        async with self._engine.begin() as connection:
+            result = await connection.execute(_INSERT_EXECUTION, _new_row_values(row))
+        key = result.inserted_primary_key
+        if key is None:
+            raise RuntimeError("the database gave no id for the new execution row")
+        row.id = int(key[0])
+        return row.id
 
     async def update_by_client_id(self, client_order_id: str, **values: Any) -> bool:
         """Apply exchange state to the row mirroring that order; False when no row has the id."""
-        async with self._sessions.begin() as session:
-            result = await session.execute(
-                update(TradeExecution)
-                .where(TradeExecution.client_order_id == client_order_id)
-                .values(**values)
-            )
-            return bool(getattr(result, "rowcount", 0))
+        statement = (
+            update(_EXECUTIONS)
+            .where(_EXECUTIONS.c.client_order_id == client_order_id)
+            .values(values)
+        )
+        async with self._engine.begin() as connection:
+            result = await connection.execute(statement)
+        return bool(result.rowcount)
 
     async def get_by_client_id(self, client_order_id: str) -> TradeExecution | None:
         async with self._sessions() as session:
