@@ -3,8 +3,9 @@
 The target case: 30 days of 3-minute candles for six symbols, a decision every candle (14,400
 cycles), in under 2 minutes on a 2-core machine. The history is the simulated market's (seeded,
 written as monthly files in a temp dir, with the warm-up before the first decision); the run is
-`run_entrants` as `alphatransformer backtest` drives it: the replay market, the paper exchange,
-the risk gate, the order manager, SQLite, and the rules model behind the LangChain agent.
+`run_entrants` as `alphatransformer backtest` drives it, on uvloop as the CLI does: the replay
+market, the paper exchange, the risk gate, the order manager, SQLite, and the rules model behind
+the LangChain agent.
 
 Besides the rates it splits the run's time: inside the model's `decide` (prompt, agent graph,
 tools, the rules strategy), and everything else (replay and paper exchange, save and execute
@@ -17,7 +18,6 @@ The last line is `candles_per_s=<n> cycles_per_s=<m>`.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import cProfile
 import logging
 import pstats
@@ -38,6 +38,7 @@ from alphatransformer.config.schema import AppConfig, DatabaseConfig, MarketConf
 from alphatransformer.market.simulated import SimulatedMarket
 from alphatransformer.market.types import Interval, Kline
 from alphatransformer.utils.clock import ManualClock
+from alphatransformer.utils.event_loop import run_batch
 
 SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT", "BNBUSDT", "XRPUSDT", "DOGEUSDT")
 START_MS = 1_704_067_200_000  # 2024-01-01 00:00 UTC: the first decision
@@ -130,7 +131,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         started = time.perf_counter()
         if profile is not None:
             profile.enable()
-        cycles = asyncio.run(replay(config, period, model))
+        cycles = run_batch(replay(config, period, model))
         if profile is not None:
             profile.disable()
         elapsed = time.perf_counter() - started

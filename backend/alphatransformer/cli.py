@@ -448,13 +448,14 @@ def _replay(
     from alphatransformer.backtest.console import progress_bar
     from alphatransformer.backtest.period import BacktestDataError
     from alphatransformer.market.history_files import HistoryFileError
+    from alphatransformer.utils.event_loop import run_batch
     from alphatransformer.utils.log_setup import configure_logging
 
     configure_logging(configs[0].logging, [s for c in configs for s in c.secrets()])
     logging.getLogger("alphatransformer.engine").setLevel(logging.ERROR)
     try:
         with progress_bar(_err, title) as update:
-            return asyncio.run(job(update))
+            return run_batch(job(update))
     except (HistoryFileError, BacktestDataError) as error:
         _err.print(f"[bold red]{title} failed[/]: {error}", highlight=False)
         raise typer.Exit(code=1) from None
