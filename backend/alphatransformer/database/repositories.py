@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, Table, bindparam, func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy import Executable, Select, Table, bindparam, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
 from alphatransformer.database.models import (
@@ -60,6 +61,39 @@ def _engine(sessions: async_sessionmaker[AsyncSession]) -> AsyncEngine:
     if not isinstance(bind, AsyncEngine):
         raise TypeError("repositories need sessions bound to an AsyncEngine")
     return bind
+
+
+class _HeldWrites:
+    """Parameter sets of one statement held back to run together (a backtest's batched
+    writes), held again when the transaction that should have written them fails."""
+
+    def __init__(self, engine: AsyncEngine, statement: Executable) -> None:
+        self._engine = engine
+        self._statement = statement
+        self._held: list[dict[str, Any]] = []
+
+    def hold(self, parameters: Sequence[dict[str, Any]]) -> int:
+        """Hold `parameters`; return how many sets are held now."""
+        self._held += parameters
+        return len(self._held)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncConnection]:
+        """A transaction that first writes what is held, for the caller to add to."""
+        held, self._held = self._held, []
+        try:
+            async with self._engine.begin() as connection:
+                if held:
+                    await connection.execute(self._statement, held)
+                yield connection
+        except BaseException:
+            self._held = held + self._held
+            raise
+
+    async def flush(self) -> None:
+        if self._held:
+            async with self.transaction():
+                pass
 
 
 def _new_row_values(row: Base) -> dict[str, Any]:
@@ -128,7 +162,7 @@ class DecisionRepository:
         self._engine = _engine(sessions)
         self.run_id = run_id
         self._hold_statuses = hold_statuses
-        self._held: list[dict[str, Any]] = []
+        self._statuses = _HeldWrites(self._engine, _UPDATE_STATUS)
 
     async def add_cycle(self, cycle: DecisionCycle, rows: Sequence[Decision]) -> list[int]:
         """Insert a cycle and its decisions in one transaction; return the ids, in order (and
@@ -136,25 +170,18 @@ class DecisionRepository:
         cycle.run_id = self.run_id
         for row in rows:
             row.run_id, row.cycle_id = self.run_id, cycle.id
-        held, self._held = self._held, []
-        try:
-            async with self._engine.begin() as connection:
-                if held:
-                    await connection.execute(_UPDATE_STATUS, held)
-                # The cycle first: the rows' foreign key needs it.
-                await connection.execute(_INSERT_CYCLE, _new_row_values(cycle))
-                if not rows:
-                    return []
-                # One multi-row INSERT (a Core one: the ORM's splits rows by which values
-                # are None), not one per row. SQLite gives the rows of one INSERT ascending
-                # rowids in order, so the sorted ids are in the rows' order.
-                inserted = await connection.execute(
-                    _INSERT_DECISIONS, [_new_row_values(row) for row in rows]
-                )
-                ids = sorted(inserted.scalars())
-        except BaseException:
-            self._held = held + self._held
-            raise
+        async with self._statuses.transaction() as connection:
+            # The cycle first: the rows' foreign key needs it.
+            await connection.execute(_INSERT_CYCLE, _new_row_values(cycle))
+            if not rows:
+                return []
+            # One multi-row INSERT (a Core one: the ORM's splits rows by which values
+            # are None), not one per row. SQLite gives the rows of one INSERT ascending
+            # rowids in order, so the sorted ids are in the rows' order.
+            inserted = await connection.execute(
+                _INSERT_DECISIONS, [_new_row_values(row) for row in rows]
+            )
+            ids = sorted(inserted.scalars())
         for row, decision_id in zip(rows, ids, strict=True):
             row.id = decision_id
         return ids
@@ -211,21 +238,13 @@ class DecisionRepository:
 
     async def set_statuses(self, changes: Sequence[StatusChange], *, at: datetime) -> None:
         """Every change in one transaction and one executemany UPDATE: a cycle's outcomes."""
-        self._held += [{"decision_id": c.decision_id, **c.values(at)} for c in changes]
+        self._statuses.hold([{"decision_id": c.decision_id, **c.values(at)} for c in changes])
         if not self._hold_statuses:
             await self.flush()
 
     async def flush(self) -> None:
         """Write the statuses held back, in one transaction."""
-        if not self._held:
-            return
-        held, self._held = self._held, []
-        try:
-            async with self._engine.begin() as connection:
-                await connection.execute(_UPDATE_STATUS, held)
-        except BaseException:
-            self._held = held + self._held
-            raise
+        await self._statuses.flush()
 
     async def get(self, decision_id: int) -> Decision | None:
         await self.flush()
@@ -447,25 +466,16 @@ class SnapshotRepository:
         self._engine = _engine(sessions)
         self.run_id = run_id
         self._write_batch = write_batch
-        self._held: list[dict[str, Any]] = []
+        self._snapshots = _HeldWrites(self._engine, _INSERT_SNAPSHOT)
 
     async def add(self, row: AccountSnapshot) -> None:
         row.run_id = self.run_id
-        self._held.append(_new_row_values(row))
-        if len(self._held) >= self._write_batch:
+        if self._snapshots.hold([_new_row_values(row)]) >= self._write_batch:
             await self.flush()
 
     async def flush(self) -> None:
         """Write the snapshots held back, in one transaction."""
-        if not self._held:
-            return
-        held, self._held = self._held, []
-        try:
-            async with self._engine.begin() as connection:
-                await connection.execute(_INSERT_SNAPSHOT, held)
-        except BaseException:
-            self._held = held + self._held
-            raise
+        await self._snapshots.flush()
 
     async def latest(self) -> AccountSnapshot | None:
         await self.flush()

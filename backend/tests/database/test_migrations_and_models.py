@@ -11,6 +11,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, inspect, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from alphatransformer.database.engine import create_engine, session_factory
@@ -334,3 +335,22 @@ async def test_held_outcomes_are_read_back_and_written_with_the_next_cycle(
     own = await backtest.get(first)  # a read here writes what is held first
     assert own is not None
     assert own.status == DecisionStatus.FAILED.value
+
+
+async def test_held_outcomes_survive_a_cycle_that_could_not_be_written(
+    engine: AsyncEngine,
+) -> None:
+    await upgrade_database(engine)
+    sessions = session_factory(engine)
+    backtest = DecisionRepository(sessions, "bt", hold_statuses=True)
+    [first] = await add(backtest, decision("BTCUSDT", 0, DecisionStatus.PENDING))
+    await backtest.set_statuses([StatusChange(first, DecisionStatus.EXECUTED)], at=T0)
+    with pytest.raises(IntegrityError):
+        await add(backtest, decision("ETHUSDT", 0))  # cycle c0 again: the transaction fails
+    stored = await DecisionRepository(sessions, "bt").get(first)
+    assert stored is not None
+    assert stored.status == DecisionStatus.PENDING.value  # rolled back with the cycle
+    await backtest.flush()
+    stored = await DecisionRepository(sessions, "bt").get(first)
+    assert stored is not None
+    assert stored.status == DecisionStatus.EXECUTED.value  # still held, and written now
