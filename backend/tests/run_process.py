@@ -1,5 +1,5 @@
 """`alphatransformer run` as a child process on a free loopback port, for the end-to-end tests
-that kill it and start it again."""
+that kill it and start it again, and the entry their scripted model makes."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 
@@ -28,3 +29,18 @@ def start(config: Path, port: int, cwd: Path) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def open_long_btc(price: Decimal, stop_factor: Decimal) -> dict[str, object]:
+    """A scripted model's opening of 1000 USDT of BTC at 5x, stop at `price * stop_factor`,
+    target 5 % up."""
+    return {
+        "symbol": "BTCUSDT",
+        "action": "open_long",
+        "notional_usd": 1000,
+        "leverage": 5,
+        "stop_loss": float(round(price * stop_factor, 1)),
+        "take_profit": float(round(price * Decimal("1.05"), 1)),
+        "confidence": 0.9,
+        "reasoning": "scripted entry",
+    }

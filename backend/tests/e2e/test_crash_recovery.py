@@ -24,7 +24,7 @@ import yaml
 from fakes.binance_server import FakeBinance, generate_klines
 from fakes.binance_trading import FakeBinanceTrading
 from fakes.openai_server import FakeOpenAIServer, StallReply, tool_calls_reply
-from run_process import free_port, start
+from run_process import free_port, open_long_btc, start
 from trading.binance.venue import API_KEY, API_SECRET
 
 from alphatransformer.agent.llm_agent import ANSWER_TOOL
@@ -64,19 +64,6 @@ def write_config(path: Path, fake: FakeBinance, model: FakeOpenAIServer, db: Pat
         "database": {"url": f"sqlite+aiosqlite:///{db}"},
     }
     path.write_text(yaml.safe_dump(config), encoding="utf-8")
-
-
-def open_long_btc(price: Decimal) -> dict[str, object]:
-    return {
-        "symbol": "BTCUSDT",
-        "action": "open_long",
-        "notional_usd": 1000,
-        "leverage": 5,
-        "stop_loss": float(round(price * Decimal("0.97"), 1)),
-        "take_profit": float(round(price * Decimal("1.05"), 1)),
-        "confidence": 0.9,
-        "reasoning": "scripted entry",
-    }
 
 
 async def wait_until(condition: Callable[[], bool], within: float, what: str) -> None:
@@ -119,7 +106,9 @@ async def test_sigkill_between_accept_and_record_leaves_no_duplicate_and_a_prote
         venue = FakeBinanceTrading(fake, api_key=API_KEY, api_secret=API_SECRET, prices=last)
         write_config(config, fake, model, db)
         model.script(
-            tool_calls_reply((ANSWER_TOOL, {"decisions": [open_long_btc(last["BTCUSDT"])]}))
+            tool_calls_reply(
+                (ANSWER_TOOL, {"decisions": [open_long_btc(last["BTCUSDT"], Decimal("0.97"))]})
+            )
         )
         # The entry is accepted, and both its REST answer and its stream event are lost.
         fake.hang_next(1, path="/fapi/v1/order", executed=True)

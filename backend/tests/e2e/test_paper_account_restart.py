@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 import yaml
 from fakes.openai_server import FakeOpenAIServer, tool_calls_reply
-from run_process import free_port, start
+from run_process import free_port, open_long_btc, start
 
 from alphatransformer.agent.llm_agent import ANSWER_TOOL
 from alphatransformer.config import AppConfig
@@ -58,19 +58,6 @@ def btc_price_now() -> Decimal:
     market = SimulatedMarket(config.symbols, config.market, ManualClock(WallClock().now_ms()))
     market.load_history()
     return Decimal(repr(market.latest_price("BTCUSDT")))
-
-
-def open_long_btc(price: Decimal) -> dict[str, object]:
-    return {
-        "symbol": "BTCUSDT",
-        "action": "open_long",
-        "notional_usd": 1000,
-        "leverage": 5,
-        "stop_loss": float(round(price * Decimal("0.95"), 1)),
-        "take_profit": float(round(price * Decimal("1.05"), 1)),
-        "confidence": 0.9,
-        "reasoning": "scripted entry",
-    }
 
 
 def write_config(path: Path, model: FakeOpenAIServer, db: Path) -> None:
@@ -147,7 +134,9 @@ async def test_sigkilled_paper_run_resumes_the_same_position_stop_and_balance(
     async with FakeOpenAIServer() as model:
         write_config(config, model, db)
         model.script(
-            tool_calls_reply((ANSWER_TOOL, {"decisions": [open_long_btc(btc_price_now())]}))
+            tool_calls_reply(
+                (ANSWER_TOOL, {"decisions": [open_long_btc(btc_price_now(), Decimal("0.95"))]})
+            )
         )
 
         port = free_port()
