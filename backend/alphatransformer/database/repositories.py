@@ -186,12 +186,6 @@ class DecisionRepository:
             row.id = decision_id
         return ids
 
-    async def for_cycle(self, cycle_id: str) -> list[Decision]:
-        await self.flush()
-        async with self._sessions() as session:
-            query = select(Decision).where(Decision.cycle_id == cycle_id).order_by(Decision.id)
-            return list((await session.scalars(query)).all())
-
     async def usage_totals(self) -> UsageTotals:
         """Model usage over every cycle; cost is summed exactly in Python (SQLite stores text)."""
         async with self._sessions() as session:
