@@ -1,5 +1,6 @@
-"""Signed requests as Binance checks them: the documented HMAC example, the parameter order, a
-clock that drifted (-1021: re-sync once, then send again), and keys that never leak."""
+"""Signed requests as Binance checks them: HMAC-SHA256 (RFC 4231's test vector), the parameter
+order of the documented example, a clock that drifted (-1021: re-sync once, then send again),
+and keys that never leak."""
 
 from __future__ import annotations
 
@@ -33,7 +34,9 @@ DOC_QUERY = (
     "symbol=BTCUSDT&side=BUY&type=LIMIT&quantity=1&price=9000&timeInForce=GTC"
     "&recvWindow=5000&timestamp=1591702613943"
 )
-DOC_SIGNATURE = "3c661234138461fcc7a7d8746c6558c9842d4e10870d2ecbedf7777cad694af9"
+# RFC 4231, test case 2: HMAC-SHA256 with a short key.
+RFC_KEY, RFC_DATA = "Jefe", "what do ya want for nothing?"
+RFC_MAC = "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
 ORDER = "/fapi/v1/order"
 
 
@@ -41,8 +44,8 @@ def entry(client_id: str = "at-1-en") -> OrderRequest:
     return OrderRequest("BTCUSDT", OrderSide.BUY, OrderType.MARKET, client_id, Decimal("0.1"))
 
 
-def test_the_signature_is_the_documented_hmac_sha256_of_the_query() -> None:
-    assert hmac_sha256_hex(API_SECRET, DOC_QUERY) == DOC_SIGNATURE
+def test_the_signature_is_hmac_sha256_as_the_rfc_defines_it() -> None:
+    assert hmac_sha256_hex(RFC_KEY, RFC_DATA) == RFC_MAC
 
 
 def test_timestamp_and_recv_window_follow_the_parameters_and_the_signature_comes_last() -> None:
@@ -51,7 +54,9 @@ def test_timestamp_and_recv_window_follow_the_parameters_and_the_signature_comes
 
     query = signer.signed_query({**params, "price": "9000", "timeInForce": "GTC"})
 
-    assert query == f"{DOC_QUERY}&signature={DOC_SIGNATURE}"
+    # The signature (checked above) signs exactly the query before it, which comes out as
+    # Binance's documented example: parameters in order, then recvWindow and timestamp.
+    assert query == f"{DOC_QUERY}&signature={hmac_sha256_hex(API_SECRET, DOC_QUERY)}"
     assert signer.headers == {"X-MBX-APIKEY": API_KEY}
 
 

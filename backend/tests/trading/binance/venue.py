@@ -20,9 +20,9 @@ from alphatransformer.trading.binance.streams import StreamSettings
 from alphatransformer.trading.models import OrderUpdate
 from alphatransformer.utils.clock import Clock, ManualClock
 
-# Binance's documentation example key pair: obviously not a real account.
-API_KEY = "dbefbc809e3e83c283a984c3a1459732ea7db1360ca80c5c2c8867408d28cc83"
-API_SECRET = "2b5eb11e18796d12d88f13dc27dbbd02c2cc51ff7059765ed9821957d82bb4d9"
+# The fake venue's account: any strings do, and these can not be mistaken for real keys.
+API_KEY = "fake-venue-api-key"
+API_SECRET = "fake-venue-api-secret"
 # 2025-01-15 01:00:00 UTC.
 START_MS = 1_736_902_800_000
 PRICES = {"BTCUSDT": Decimal("50000"), "ETHUSDT": Decimal("2000")}
