@@ -14,6 +14,7 @@ from sqlalchemy import Connection, inspect, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from alphatransformer.api.schemas import DecisionOut
 from alphatransformer.database.engine import create_engine, session_factory
 from alphatransformer.database.migrate import downgrade_database, head_revision, upgrade_database
 from alphatransformer.database.models import (
@@ -176,6 +177,37 @@ async def test_decisions_page_newest_first_with_filters(engine: AsyncEngine) -> 
         DecisionFilter(since=T0 + timedelta(minutes=3), until=T0 + timedelta(minutes=6)), limit=100
     )
     assert sorted(r.cycle_id for r in window) == ["c3", "c4", "c5"]
+
+
+async def test_page_rows_read_the_same_decisions_as_the_orm_page(engine: AsyncEngine) -> None:
+    """The API lists the raw rows; a decision must read the same there as in its detail view
+    (from the ORM row): whole-second and fractional times, tiny and trailing-zero decimals,
+    nulls, and every filter."""
+    await upgrade_database(engine)
+    repository = DecisionRepository(session_factory(engine))
+    rows = [decision("BTCUSDT" if i % 2 else "ETHUSDT", i) for i in range(8)]
+    rows[1].created_at += timedelta(microseconds=123_400)
+    rows[2].price, rows[2].quantity = Decimal("0.00000001"), Decimal("1.500")
+    rows[3].stop_loss, rows[3].action = Decimal("-0.0"), "open_long"
+    await add(repository, *rows)
+    await repository.set_status(
+        1, DecisionStatus.REJECTED, at=T0, reason="too big", rule="max_notional"
+    )
+    filters = [
+        DecisionFilter(),
+        DecisionFilter(symbol="BTCUSDT", before_id=7),
+        DecisionFilter(action="open_long"),
+        DecisionFilter(status="rejected"),
+        DecisionFilter(since=T0 + timedelta(minutes=1), until=T0 + timedelta(minutes=5)),
+    ]
+    for page_filter in filters:
+        listed = [DecisionOut.model_validate(r) for r in await repository.page_rows(page_filter, 5)]
+        stored = [DecisionOut.model_validate(r) for r in await repository.page(page_filter, 5)]
+        assert listed, page_filter
+        assert [r.model_dump_json() for r in listed] == [r.model_dump_json() for r in stored]
+    window = DecisionFilter(since=rows[1].created_at, until=rows[2].created_at)
+    [fractional] = await repository.page_rows(window, 5)
+    assert DecisionOut.model_validate(fractional).created_at == rows[1].created_at
 
 
 async def test_status_update_records_reason_and_rule(engine: AsyncEngine) -> None:

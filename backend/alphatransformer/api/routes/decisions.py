@@ -39,9 +39,8 @@ async def list_decisions(
     """Decisions newest first; pass `next_before_id` back as `before_id` for older ones."""
     filters = DecisionFilter(symbol, action, status, since, until, before_id)
     rows = await runtime.decisions.page_rows(filters, limit + 1)
-    items = [DecisionOut.model_validate(row) for row in rows[:limit]]
-    next_before = items[-1].id if len(rows) > limit else None
-    return DecisionPage(items=items, next_before_id=next_before)
+    next_before = rows[limit - 1]["id"] if len(rows) > limit else None
+    return DecisionPage.model_validate({"items": rows[:limit], "next_before_id": next_before})
 
 
 @router.get(
