@@ -22,6 +22,7 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from string import Template
@@ -241,7 +242,10 @@ def render_symbol_block(
     )
 
 
-def _long_context(slow: IndicatorSeries, long: Interval) -> dict[str, str]:
+@lru_cache(maxsize=64)
+def _long_context(slow: IndicatorSeries, long: Interval) -> Mapping[str, str]:
+    """Written once per long candle: `compute_indicators` hands out the same series until the
+    long timeframe's next candle closes, which at 4 h is 80 cycles of 3 m."""
     return {
         "long": long.value,
         "long_ema20": number(latest(slow.ema20), AVERAGE_DIGITS),
