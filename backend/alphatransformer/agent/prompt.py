@@ -31,7 +31,7 @@ from alphatransformer.agent.indicators import IndicatorSeries, compute_indicator
 from alphatransformer.config.errors import ConfigError
 from alphatransformer.config.schema import RiskConfig
 from alphatransformer.market.market_data import FloatArray, MarketData
-from alphatransformer.market.types import Interval
+from alphatransformer.market.types import FundingInfo, Interval
 from alphatransformer.trading.models import Account, Position
 from alphatransformer.utils.clock import to_datetime
 
@@ -229,7 +229,7 @@ def render_symbol_block(
         price=number(market.latest_price(symbol), PRICE_DIGITS),
         ema20=number(latest(fast.ema20), AVERAGE_DIGITS),
         macd=number(latest(fast.macd), VALUE_DIGITS),
-        funding="-" if funding is None else f"{number(funding.funding_rate * 100, 2)}%",
+        funding=_funding(funding),
         open_interest=number(
             None if open_interest is None else open_interest.open_interest, OPEN_INTEREST_DIGITS
         ),
@@ -257,6 +257,15 @@ def _long_context(slow: IndicatorSeries, long: Interval) -> Mapping[str, str]:
         "long_macd_series": series(slow.macd, VALUE_DIGITS),
         "long_rsi14_series": series(slow.rsi14, RSI_DIGITS),
     }
+
+
+def _funding(info: FundingInfo | None) -> str:
+    """The rate in percent; the interval is written only when it is not the 8 h the system
+    prompt states, so prompts for 8 h symbols stay as they were (and cached answers valid)."""
+    if info is None:
+        return "-"
+    rate = f"{number(info.funding_rate * 100, 2)}%"
+    return rate if info.interval_hours == 8 else f"{rate} per {info.interval_hours}h"
 
 
 def _total_return(equity: Decimal, initial: Decimal | None) -> str:

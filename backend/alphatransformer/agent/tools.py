@@ -219,6 +219,7 @@ def _ticker(market: MarketData, symbol: str) -> dict[str, Any]:
         "price": market.latest_price(symbol),
         "funding_rate": None if funding is None else _figure(funding.funding_rate),
         "next_funding": None if funding is None else _minute(funding.next_funding_time),
+        "funding_interval_hours": None if funding is None else funding.interval_hours,
         "open_interest": None if open_interest is None else open_interest.open_interest,
         "last_update": _optional_minute(market.last_update_ms(symbol)),
     }

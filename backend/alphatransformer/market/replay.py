@@ -35,8 +35,9 @@ logger = logging.getLogger(__name__)
 TimeSeries = Sequence[tuple[int, float]]
 """Values stamped with times (ms), oldest first: funding rates, open interest."""
 
-# When a funding series has no next entry, Binance's usual schedule (00, 08, 16 UTC) is assumed.
-_DEFAULT_FUNDING_PERIOD_MS = 8 * 3_600_000
+_HOUR_MS = 3_600_000
+# A funding series of a single entry is taken to follow Binance's usual 8 h schedule.
+_DEFAULT_FUNDING_PERIOD_MS = 8 * _HOUR_MS
 
 
 class ReplayMarket(CachedMarket):
@@ -200,15 +201,17 @@ class ReplayMarket(CachedMarket):
         if settled is None or last is None:
             return None
         time_ms, rate = settled
-        # The schedule is public in advance, so the next entry's time (not its rate) is known.
-        next_time = timeline.next_after(time_ms) or time_ms + _DEFAULT_FUNDING_PERIOD_MS
+        # The schedule is public in advance, so the next entry's time (not its rate) is known;
+        # after the last entry, the schedule is taken to go on as it went.
+        interval_ms = timeline.gap_after(time_ms) or _DEFAULT_FUNDING_PERIOD_MS
         return FundingInfo(
             symbol=symbol,
             mark_price=last.close,
             index_price=last.close,
             funding_rate=rate,
-            next_funding_time=next_time,
+            next_funding_time=time_ms + interval_ms,
             time=now_ms,
+            interval_hours=max(1, round(interval_ms / _HOUR_MS)),
         )
 
     def open_interest(self, symbol: str) -> OpenInterest | None:
@@ -372,9 +375,13 @@ class _Timeline:
         index = bisect_right(self._times, now_ms) - 1
         return None if index < 0 else (self._times[index], self._values[index])
 
-    def next_after(self, time_ms: int) -> int | None:
+    def gap_after(self, time_ms: int) -> int | None:
+        """From the point stamped `time_ms` to the next one, or from the one before it when it
+        is the last; None for a lone point."""
         index = bisect_right(self._times, time_ms)
-        return self._times[index] if index < len(self._times) else None
+        if index < len(self._times):
+            return self._times[index] - time_ms
+        return time_ms - self._times[-2] if len(self._times) > 1 else None
 
 
 def _tapes(

@@ -82,7 +82,8 @@ class Kline:
 
 @dataclass(frozen=True, slots=True)
 class FundingInfo:
-    """Mark price and funding, as Binance's `premiumIndex` reports them."""
+    """Mark price and funding, as Binance's `premiumIndex` reports them, with the symbol's
+    funding interval from `fundingInfo`."""
 
     symbol: str
     mark_price: float
@@ -90,6 +91,9 @@ class FundingInfo:
     funding_rate: float
     next_funding_time: int
     time: int
+    interval_hours: int = 8
+    """Hours between settlements, on a grid from midnight UTC: 8 (00:00, 08:00, 16:00) unless
+    Binance moved the symbol to 4 or 1."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+from dataclasses import replace
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
@@ -28,7 +29,7 @@ from alphatransformer.agent.prompt import (
 from alphatransformer.config import ConfigError
 from alphatransformer.config.schema import MarketConfig, RiskConfig
 from alphatransformer.market.simulated import SimulatedMarket
-from alphatransformer.market.types import Interval
+from alphatransformer.market.types import FundingInfo, Interval
 from alphatransformer.trading.models import Account, MarginType, Position
 from alphatransformer.utils.clock import ManualClock
 
@@ -144,6 +145,24 @@ def test_symbol_block_carries_the_indicator_series_oldest_first() -> None:
     assert "volume " in block
     assert "funding " in block
     assert "OI " in block
+
+
+@pytest.mark.parametrize(
+    ("hours", "written"), [(8, "funding 0.01%,"), (4, "funding 0.01% per 4h,")]
+)
+def test_funding_names_its_interval_when_it_is_not_the_usual_8h(hours: int, written: str) -> None:
+    class Funded(SimulatedMarket):
+        def funding(self, symbol: str) -> FundingInfo | None:
+            info = super().funding(symbol)
+            assert info is not None
+            return replace(info, funding_rate=0.0001, interval_hours=hours)
+
+    market = Funded(SYMBOLS, MarketConfig(), ManualClock(NOW))
+    market.load_history()
+    block = render_symbol_block(
+        PromptTemplates.load("default"), market, "ETHUSDT", short=SHORT, long=LONG
+    )
+    assert written in block.splitlines()[1]
 
 
 def test_user_message_shows_account_return_and_positions_with_exit_plans() -> None:

@@ -27,7 +27,7 @@ from run_process import free_port, open_long_btc, start
 from alphatransformer.agent.llm_agent import ANSWER_TOOL
 from alphatransformer.config import AppConfig
 from alphatransformer.market.simulated import SimulatedMarket
-from alphatransformer.trading.paper.funding import FUNDING_INTERVAL_MS
+from alphatransformer.trading.paper.funding import HOUR_MS
 from alphatransformer.utils.clock import ManualClock, WallClock
 
 # What a restart must not change; marks, unrealized PnL and cross margin follow the price.
@@ -111,7 +111,7 @@ async def account_view(port: int) -> tuple[list[dict[str, Any]], dict[str, Any]]
 async def clear_of_funding_time() -> None:
     """Funding exchanged during the test would rightly change the balance: start after it."""
     now = WallClock().now_ms()
-    wait_ms = FUNDING_INTERVAL_MS - now % FUNDING_INTERVAL_MS
+    wait_ms = 8 * HOUR_MS - now % (8 * HOUR_MS)  # the simulated market funds every 8 h
     if wait_ms < 120_000:
         await asyncio.sleep(wait_ms / 1000 + 1)
 

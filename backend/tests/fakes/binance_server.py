@@ -10,8 +10,8 @@ real wire format, driven by the test, with faults on command.
             await fake.push_kline(kline, closed=True)
 
 REST (Starlette under uvicorn): `/fapi/v1/time`, `exchangeInfo`, `klines`, `premiumIndex`,
-`fundingRate`, `openInterest` (more in `rest_routes`), each answer with `X-MBX-USED-WEIGHT-1M`;
-`requests` counts calls per path.
+`fundingRate`, `fundingInfo`, `openInterest` (more in `rest_routes`), each answer with
+`X-MBX-USED-WEIGHT-1M`; `requests` counts calls per path.
 WebSocket (websockets): `/market/stream?streams=a/b` (combined: `{"stream", "data"}`) and
 `/market/ws/a/b` (raw events), with `SUBSCRIBE` / `UNSUBSCRIBE` / `LIST_SUBSCRIPTIONS` frames.
 Faults: `fail_next` (any status, Binance code, `Retry-After` or raw body, e.g. broken JSON),
@@ -240,8 +240,9 @@ class FakeBinance:
     """The fake server; `async with FakeBinance() as fake` binds free ports on 127.0.0.1.
 
     Scripted state is plain data a test may edit: `exchange_info`, `premium_index`,
-    `open_interest` and `funding_rates` start from the recorded payloads; candles come from
-    `set_klines`. `clock` is the server's clock (`/fapi/v1/time`, event times, weight minutes).
+    `open_interest` and `funding_rates` start from the recorded payloads, `funding_info` (the
+    symbols `/fapi/v1/fundingInfo` lists as adjusted) empty; candles come from `set_klines`.
+    `clock` is the server's clock (`/fapi/v1/time`, event times, weight minutes).
     """
 
     def __init__(self, *, clock: Clock | None = None) -> None:
@@ -254,12 +255,14 @@ class FakeBinance:
         self.funding_rates: dict[str, list[dict[str, Any]]] = {}
         for row in load_payload("http_get_funding_rate.json"):
             self.funding_rates.setdefault(row["symbol"], []).append(row)
+        self.funding_info: list[dict[str, Any]] = []
         self.rest_routes: dict[tuple[str, str], _Handler] = {
             ("GET", "/fapi/v1/time"): lambda _: {"serverTime": self.clock.now_ms()},
             ("GET", "/fapi/v1/exchangeInfo"): lambda _: self.exchange_info,
             ("GET", "/fapi/v1/klines"): self._get_klines,
             ("GET", "/fapi/v1/premiumIndex"): self._get_premium_index,
             ("GET", "/fapi/v1/fundingRate"): self._get_funding_rate,
+            ("GET", "/fapi/v1/fundingInfo"): lambda _: self.funding_info,
             ("GET", "/fapi/v1/openInterest"): self._get_open_interest,
         }
         """Handlers by (method, path): each takes the query and returns the JSON payload or

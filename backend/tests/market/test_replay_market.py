@@ -348,13 +348,39 @@ def test_funding_and_open_interest_are_known_only_from_their_time() -> None:
     after = market.funding("BTCUSDT")
     assert after is not None
     assert after.funding_rate == -0.0002
-    assert after.next_funding_time == settled + 8 * HOUR  # no later entry: Binance's 8h
+    assert after.next_funding_time == settled + 8 * HOUR  # no later entry: as it went
+    assert after.interval_hours == 8
     assert after.mark_price == market.latest_price("BTCUSDT")
     open_interest = market.open_interest("BTCUSDT")
     assert open_interest is not None
     assert (open_interest.open_interest, open_interest.time) == (1234.5, settled)
     assert market.funding("ETHUSDT") is None  # no series given
     assert market.open_interest("ETHUSDT") is None
+
+
+def test_the_funding_schedule_is_read_from_the_gaps_between_settlements() -> None:
+    """A symbol Binance moved from 8 h to 4 h funding, then to 1 h: the interval reported is
+    the one to the next settlement, and after the last one, the last gap."""
+    clock = ManualClock(REPLAY_START)
+    times = [REPLAY_START + hours * HOUR for hours in (0, 8, 12, 16, 17)]
+    market = ReplayMarket(
+        SYMBOLS,
+        CONFIG,
+        clock,
+        DATA,
+        funding_rates={"BTCUSDT": [(t, 0.0001) for t in times], "ETHUSDT": [(times[0], 0.0)]},
+    )
+    market.load_history()
+    seen = []
+    for hours in (1, 9, 13, 16, 18):
+        move(market, clock, REPLAY_START + hours * HOUR)
+        info = market.funding("BTCUSDT")
+        assert info is not None
+        seen.append((info.interval_hours, (info.next_funding_time - REPLAY_START) // HOUR))
+    assert seen == [(8, 8), (4, 12), (4, 16), (1, 17), (1, 18)]
+    lone = market.funding("ETHUSDT")
+    assert lone is not None
+    assert lone.interval_hours == 8  # a single settlement: Binance's usual schedule
 
 
 def test_data_is_fresh_while_the_newest_due_candle_is_visible() -> None:

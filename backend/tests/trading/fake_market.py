@@ -79,9 +79,13 @@ class FakeMarket:
     def set_price(self, symbol: str, price: float) -> None:
         self._prices[symbol] = price
 
-    def set_funding(self, symbol: str, rate: float, mark_price: float) -> None:
+    def set_funding(
+        self, symbol: str, rate: float, mark_price: float, *, interval_hours: int = 8
+    ) -> None:
         now = self._clock.now_ms()
-        self._funding[symbol] = FundingInfo(symbol, mark_price, mark_price, rate, now, now)
+        self._funding[symbol] = FundingInfo(
+            symbol, mark_price, mark_price, rate, now, now, interval_hours=interval_hours
+        )
 
     def push(
         self,

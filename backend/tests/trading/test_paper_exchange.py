@@ -566,6 +566,32 @@ async def test_funding_is_exchanged_once_at_the_funding_time(
     assert (funding.symbol, funding.income, funding.time_ms) == ("ETHUSDT", expected, EIGHT_AM_MS)
 
 
+async def test_each_symbol_is_funded_on_its_own_schedule_oldest_first() -> None:
+    """BTC on Binance's usual 8 h, ETH moved to 4 h: ETH alone at 04:00, both at 08:00 (BTC,
+    opened first, first), and a jump over 12:00 and 16:00 pays each time missed, in order."""
+    venue = await open_venue(now_ms=DAY_START_MS + 4 * HOUR_MS - MINUTE_MS)
+    await venue.exchange.place_order(market_order("BTCUSDT", BUY, "0.01", "b"))
+    await venue.exchange.place_order(market_order("ETHUSDT", SELL, "1", "e"))
+    venue.market.set_funding("BTCUSDT", 0.0001, mark_price=50_000.0)  # long pays 0.05
+    venue.market.set_funding("ETHUSDT", 0.0001, mark_price=2_000.0, interval_hours=4)  # gets 0.2
+
+    def funded() -> list[tuple[str, Decimal, int]]:
+        entries = venue.exchange.income(income_type=IncomeType.FUNDING_FEE)
+        return [(e.symbol, e.income, (e.time_ms - DAY_START_MS) // HOUR_MS) for e in entries]
+
+    for hour in (4, 8, 16):
+        venue.clock.now = DAY_START_MS + hour * HOUR_MS + MINUTE_MS
+        venue.market.push("ETHUSDT", 2000, 2000, 2000, 2000)
+    assert funded() == [
+        ("ETHUSDT", D("0.2"), 4),
+        ("BTCUSDT", D("-0.05"), 8),
+        ("ETHUSDT", D("0.2"), 8),
+        ("ETHUSDT", D("0.2"), 12),
+        ("BTCUSDT", D("-0.05"), 16),
+        ("ETHUSDT", D("0.2"), 16),
+    ]
+
+
 # --- the ledger ------------------------------------------------------------------------------
 
 

@@ -8,7 +8,8 @@ fetched over REST and inserted in order, and the stream events that arrived mean
 triggering one first) are inserted after them. A candle that came both ways is a harmless,
 counted `DUPLICATE`.
 
-Open interest has no stream, so it is polled; the mark price stream keeps `funding()` current.
+Open interest has no stream, so it is polled; the mark price stream keeps `funding()` current,
+stamped with the symbol's settlement interval (`fundingInfo`, polled hourly).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Coroutine, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from alphatransformer.config.schema import AppConfig, BinanceEndpoints, Environment, MarketConfig
@@ -37,6 +38,8 @@ SeriesKey = tuple[str, Interval]
 
 # A backfill usually covers a few candles; pages of up to 99 cost the least weight (1).
 _BACKFILL_PAGE_LIMIT = 99
+# Settlement interval of a symbol `fundingInfo` does not list.
+_DEFAULT_FUNDING_INTERVAL_HOURS = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +48,9 @@ class BinanceMarketOptions:
 
     streams: StreamOptions = field(default_factory=StreamOptions)
     open_interest_poll_s: float = 60.0
+    funding_intervals_poll_s: float = 3600.0
+    """How often `fundingInfo` is read again: Binance moves a symbol to 4 h or 1 h funding
+    when its rate keeps hitting the cap, and a paper run lasts days."""
     backfill_attempts: int = 5
     """Rounds of fetch-and-insert before a backfill gives up until the series' next event (the
     REST history may lag the stream by a moment after a candle closes)."""
@@ -92,6 +98,7 @@ class BinanceMarket(CachedMarket):
             options=options.streams,
         )
         self._funding: dict[str, FundingInfo] = {}
+        self._funding_intervals: dict[str, int] = {}
         self._open_interest: dict[str, OpenInterest] = {}
         # Series being backfilled, with the stream events held back until the backfill is in.
         self._held: dict[SeriesKey, deque[Kline]] = {}
@@ -141,20 +148,22 @@ class BinanceMarket(CachedMarket):
         return len(self._held)
 
     async def start(self) -> None:
-        """Load history, funding and open interest over REST, then open the streams and start
-        polling open interest. A failing REST call raises, and nothing runs; a second call
-        does nothing."""
+        """Load history, funding (with its intervals) and open interest over REST, then open
+        the streams and start polling open interest and funding intervals. A failing REST call
+        raises, and nothing runs; a second call does nothing."""
         if self._started:
             return
         await self._rest.time_offset_ms()
+        self._funding_intervals = await self._rest.funding_intervals()
         for symbol in self._symbols:
             for interval in self._intervals:
                 await self._load_history(symbol, interval)
-            self._funding[symbol] = await self._rest.premium_index(symbol)
+            self._funding[symbol] = self._with_interval(await self._rest.premium_index(symbol))
             self._open_interest[symbol] = await self._rest.open_interest(symbol)
         self._started = True
         await self._streams.start()
         self._spawn(self._poll_open_interest(), "binance-open-interest")
+        self._spawn(self._poll_funding_intervals(), "binance-funding-intervals")
 
     async def stop(self) -> None:
         """Close the streams, cancel polling and backfills, close an owned transport; a second
@@ -217,7 +226,7 @@ class BinanceMarket(CachedMarket):
 
     def _on_mark_price(self, info: FundingInfo) -> None:
         if info.symbol in self._symbols:
-            self._funding[info.symbol] = info
+            self._funding[info.symbol] = self._with_interval(info)
 
     def _on_connected(self) -> None:
         """Candles may have closed while no connection was open: check every series."""
@@ -313,6 +322,24 @@ class BinanceMarket(CachedMarket):
                     self._open_interest[symbol] = await self._rest.open_interest(symbol)
                 except BinanceError as exc:
                     logger.warning("%s open interest poll failed: %s", symbol, exc)
+
+    # --- funding intervals ---------------------------------------------------------------------
+
+    async def _poll_funding_intervals(self) -> None:
+        """Re-read the intervals and restamp the stored funding; a failed read keeps the old
+        intervals until the next one."""
+        while True:
+            await asyncio.sleep(self._options.funding_intervals_poll_s)
+            try:
+                self._funding_intervals = await self._rest.funding_intervals()
+            except BinanceError as exc:
+                logger.warning("funding intervals poll failed: %s", exc)
+                continue
+            self._funding = {s: self._with_interval(f) for s, f in self._funding.items()}
+
+    def _with_interval(self, info: FundingInfo) -> FundingInfo:
+        hours = self._funding_intervals.get(info.symbol, _DEFAULT_FUNDING_INTERVAL_HOURS)
+        return replace(info, interval_hours=hours)
 
     def _spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
         task = asyncio.create_task(work, name=name)

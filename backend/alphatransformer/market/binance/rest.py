@@ -1,5 +1,6 @@
 """Binance USDⓈ-M market data over REST: server time, symbol filters, candles (paged past the
-1,500-row limit), funding (history paged past its 1,000-row limit) and open interest.
+1,500-row limit), funding (history paged past its 1,000-row limit, and the symbols' settlement
+intervals) and open interest.
 
 Endpoint paths and their request weights are declared here, as data, next to the calls that use
 them; `BinanceHttp` enforces the budget.
@@ -16,6 +17,7 @@ from alphatransformer.market.binance.http import BinanceHttp, Params
 from alphatransformer.market.binance.schemas import (
     FundingRate,
     parse_exchange_info,
+    parse_funding_intervals,
     parse_funding_rates,
     parse_kline_row,
     parse_open_interest,
@@ -31,6 +33,7 @@ EXCHANGE_INFO = "/fapi/v1/exchangeInfo"
 KLINES = "/fapi/v1/klines"
 PREMIUM_INDEX = "/fapi/v1/premiumIndex"
 FUNDING_RATE = "/fapi/v1/fundingRate"
+FUNDING_INFO = "/fapi/v1/fundingInfo"
 OPEN_INTEREST = "/fapi/v1/openInterest"
 
 WEIGHTS: dict[str, int] = {
@@ -39,6 +42,8 @@ WEIGHTS: dict[str, int] = {
     PREMIUM_INDEX: 1,  # with a symbol; 10 without
     # Funding history is paced by its own pool (500 per 5 minutes, shared with fundingInfo).
     FUNDING_RATE: 1,
+    # Weight 0 on paper, but paced by that same pool: charged 1 like fundingRate.
+    FUNDING_INFO: 1,
     OPEN_INTEREST: 1,
 }
 """Request weight per endpoint; klines are priced by `limit` (`KLINES_WEIGHTS`)."""
@@ -190,6 +195,11 @@ class BinanceMarketRest:
 
         async for rate in _pages(page, start_ms, end_ms, page_limit, "fundingRate"):
             yield rate
+
+    async def funding_intervals(self) -> dict[str, int]:
+        """Hours between funding settlements of the symbols Binance adjusted, by symbol; a
+        symbol left out settles every 8 hours."""
+        return parse_funding_intervals(await self._get(FUNDING_INFO))
 
     async def open_interest(self, symbol: str) -> OpenInterest:
         """Open interest of `symbol` now, in contracts."""

@@ -43,6 +43,13 @@ def _int(value: Any) -> int:
     return value
 
 
+def _positive_int(value: Any) -> int:
+    number = _int(value)
+    if number < 1:
+        raise ValueError(f"expected at least 1, got {value!r}")
+    return number
+
+
 def _float(value: Any) -> float:
     """A decimal string (Binance's way) or a JSON number, as a float."""
     if type(value) is bool or not isinstance(value, str | int | float):
@@ -320,6 +327,18 @@ def _parse_funding_rate(row: Any) -> FundingRate:
         funding_time=_field(row, "fundingTime", _int, where),
         mark_price=_read(row.get("markPrice"), _optional_float, f"{where}.markPrice"),
     )
+
+
+def parse_funding_intervals(payload: Any) -> dict[str, int]:
+    """`/fapi/v1/fundingInfo` → hours between settlements, by symbol. Binance lists only the
+    symbols whose funding it adjusted: any other settles every 8 hours."""
+    where = "fundingInfo[]"
+    return {
+        _field(entry, "symbol", _str, where): _field(
+            entry, "fundingIntervalHours", _positive_int, where
+        )
+        for entry in _read(payload, _list, "fundingInfo")
+    }
 
 
 def parse_open_interest(payload: Any) -> OpenInterest:

@@ -15,7 +15,8 @@ randomness: the same candles give the same fills, to the last decimal).
   taken as INSURANCE_CLEAR (Binance's liquidation clearance fee). Cross: reached when margin
   balance falls to the total maintenance margin; every cross position closes (the others at the
   last price) and the remaining cross wallet is taken the same way.
-- Funding at 00:00, 08:00 and 16:00 UTC, noticed on the first candle update at or after it:
+- Funding at each funding time of the symbol's schedule (`FundingInfo.interval_hours`: 00:00,
+  08:00 and 16:00 UTC at the usual 8 h), noticed on the first candle update at or after it:
   notional at `market.funding(symbol).mark_price` x funding rate, longs paying a positive rate;
   on an isolated position it moves the isolated margin, as on Binance. No funding info, no
   payment.
@@ -36,7 +37,7 @@ from typing import Self
 
 from alphatransformer.config.schema import PaperExchangeConfig
 from alphatransformer.market.market_data import MarketData
-from alphatransformer.market.types import Interval, Kline
+from alphatransformer.market.types import FundingInfo, Interval, Kline
 from alphatransformer.trading.errors import DefinitiveRejection, InsufficientMargin, OrderNotFound
 from alphatransformer.trading.exchange import OrderListener, StaleListener
 from alphatransformer.trading.filters import SymbolFilters
@@ -601,18 +602,26 @@ class PaperExchange:
         return self._fill(order, position.size, price, _ZERO).realized_pnl
 
     def _settle_funding(self) -> None:
+        """Pay what each open position owes for the funding times passed since the last check,
+        oldest first, on its symbol's own schedule (8 h, or the 4 h or 1 h Binance gives some)."""
         now = self._clock.now_ms()
         checked = self._funding_checked_ms
         assert checked is not None  # set by start(), before any candle is followed
-        for funding_time in funding_times(checked, now):
-            for position in list(self._positions.values()):
-                self._pay_funding(position, funding_time)
         self._funding_checked_ms = now
+        if not funding_times(checked, now, interval_hours=1):
+            return  # every schedule settles on the hour: nothing can be due
+        due: list[tuple[int, int, FundingInfo]] = []
+        for order, symbol in enumerate(self._positions):
+            info = self._market.funding(symbol)
+            if info is not None:
+                times = funding_times(checked, now, interval_hours=info.interval_hours)
+                due += [(funding_time, order, info) for funding_time in times]
+        for funding_time, _, info in sorted(due, key=lambda item: item[:2]):
+            position = self._positions.get(info.symbol)
+            if position is not None:
+                self._pay_funding(position, funding_time, info)
 
-    def _pay_funding(self, position: OpenPosition, funding_time: int) -> None:
-        info = self._market.funding(position.symbol)
-        if info is None:
-            return
+    def _pay_funding(self, position: OpenPosition, funding_time: int, info: FundingInfo) -> None:
         amount = funding_payment(
             position.quantity, to_decimal(info.mark_price), to_decimal(info.funding_rate)
         )

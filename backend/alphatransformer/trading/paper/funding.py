@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-# Funding is exchanged at 00:00, 08:00 and 16:00 UTC, multiples of 8 h since the epoch.
-FUNDING_INTERVAL_MS = 8 * 3_600_000
+HOUR_MS = 3_600_000
 
 
-def funding_times(after_ms: int, until_ms: int) -> list[int]:
-    """Funding times in (after_ms, until_ms]."""
-    first = after_ms - after_ms % FUNDING_INTERVAL_MS + FUNDING_INTERVAL_MS
-    return list(range(first, until_ms + 1, FUNDING_INTERVAL_MS))
+def funding_times(after_ms: int, until_ms: int, *, interval_hours: int = 8) -> list[int]:
+    """Funding times in (after_ms, until_ms]: multiples of the symbol's interval since the
+    epoch, so 00:00, 08:00 and 16:00 UTC at Binance's usual 8 h."""
+    interval_ms = interval_hours * HOUR_MS
+    first = after_ms - after_ms % interval_ms + interval_ms
+    return list(range(first, until_ms + 1, interval_ms))
 
 
 def funding_payment(quantity: Decimal, mark: Decimal, rate: Decimal) -> Decimal:

@@ -5,6 +5,7 @@ no hole, no duplicate, and listeners see each closed candle once."""
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
@@ -21,7 +22,7 @@ from alphatransformer.market.binance.market import (
     BinanceMarketOptions,
     endpoints_for,
 )
-from alphatransformer.market.binance.rest import KLINES, BinanceMarketRest
+from alphatransformer.market.binance.rest import FUNDING_INFO, KLINES, BinanceMarketRest
 from alphatransformer.market.binance.schemas import parse_premium_index
 from alphatransformer.market.kline_cache import InsertResult
 from alphatransformer.market.types import FundingInfo, Interval, Kline
@@ -307,6 +308,79 @@ async def test_mark_prices_update_funding_and_open_interest_is_polled(
     await until(lambda: getattr(market.open_interest("ETHUSDT"), "open_interest", 0) == 1234.5)
 
     assert market.funding("ETHUSDT") != mark
+
+
+def adjusted(symbol: str, hours: int) -> dict[str, object]:
+    """A `/fapi/v1/fundingInfo` entry moving `symbol` to funding every `hours`."""
+    return {
+        "symbol": symbol,
+        "adjustedFundingRateCap": "0.02500000",
+        "adjustedFundingRateFloor": "-0.02500000",
+        "fundingIntervalHours": hours,
+        "disclaimer": False,
+    }
+
+
+def interval_hours(market: BinanceMarket, symbol: str) -> int | None:
+    funding = market.funding(symbol)
+    return None if funding is None else funding.interval_hours
+
+
+async def test_funding_carries_the_symbols_settlement_interval_at_start_and_on_mark_prices(
+    make_market: MarketFactory, fake: FakeBinance, venue: Venue
+) -> None:
+    fake.funding_info = [adjusted("BTCUSDT", 4), adjusted("BLZUSDT", 4)]
+    market = make_market(OPTIONS)
+    await market.start()
+    await live(market, fake, connections=1)
+
+    assert market.funding("BTCUSDT") == replace(RECORDED_FUNDING, interval_hours=4)
+    assert interval_hours(market, "ETHUSDT") == 8  # not listed: the default
+    assert fake.requests[FUNDING_INFO] == 1  # once for every symbol
+
+    btc = FundingInfo("BTCUSDT", 95_123.4, 95_100.0, -0.0002, T0 + 4 * 3_600_000, T0 + 1_000)
+    eth = FundingInfo("ETHUSDT", 3_401.2, 3_400.0, 0.0001, T0 + 8 * 3_600_000, T0 + 1_000)
+    await fake.push_mark_price(btc)
+    await fake.push_mark_price(eth)
+    await until(lambda: market.funding("BTCUSDT") == replace(btc, interval_hours=4))
+    await until(lambda: market.funding("ETHUSDT") == eth)
+
+
+async def test_a_symbol_binance_moves_to_4h_funding_is_followed_by_the_next_refresh(
+    make_market: MarketFactory, fake: FakeBinance, venue: Venue
+) -> None:
+    market = make_market(replace(OPTIONS, funding_intervals_poll_s=0.01))
+    await market.start()
+    await live(market, fake, connections=1)
+    assert interval_hours(market, "ETHUSDT") == 8
+
+    fake.funding_info = [adjusted("ETHUSDT", 4)]
+    await until(lambda: interval_hours(market, "ETHUSDT") == 4)  # no mark price needed
+
+    assert interval_hours(market, "BTCUSDT") == 8
+
+
+async def test_a_failed_interval_refresh_is_logged_and_keeps_the_intervals_it_had(
+    make_market: MarketFactory,
+    fake: FakeBinance,
+    venue: Venue,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    fake.funding_info = [adjusted("BTCUSDT", 4)]
+    market = make_market(replace(OPTIONS, funding_intervals_poll_s=0.01))
+    await market.start()
+    await live(market, fake, connections=1)
+    fake.funding_info = []  # would reset BTCUSDT to 8, but no refresh gets through
+    fake.fail_next(1000, status=200, body='{"code": 0}', path=FUNDING_INFO)
+
+    with caplog.at_level(logging.WARNING, logger="alphatransformer.market.binance.market"):
+        await until(lambda: fake.requests[FUNDING_INFO] >= 3)  # two refreshes failed: polls on
+        mark = FundingInfo("BTCUSDT", 95_123.4, 95_100.0, -0.0002, T0 + 4 * 3_600_000, T0)
+        await fake.push_mark_price(mark)
+        await until(lambda: market.funding("BTCUSDT") == replace(mark, interval_hours=4))
+
+    assert "funding intervals poll failed" in caplog.text
+    assert "fundingInfo: expected a list" in caplog.text
 
 
 async def test_a_planned_reconnect_finds_nothing_missing_and_changes_nothing(

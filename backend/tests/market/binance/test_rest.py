@@ -11,6 +11,7 @@ from market.binance.fake_time import START_MS, FakeTime
 from alphatransformer.market.binance.errors import BinanceBadRequest, MalformedMessage
 from alphatransformer.market.binance.http import BinanceHttp
 from alphatransformer.market.binance.rest import (
+    FUNDING_INFO,
     FUNDING_RATE,
     KLINES,
     BinanceMarketRest,
@@ -192,6 +193,24 @@ async def test_funding_rates_range_pages_through_each_funding_exactly_once_in_or
 
     assert got == parse_funding_rates(served[2:27])  # 10 + 10 + 5, no hole, no duplicate
     assert fake.requests[FUNDING_RATE] == 3
+
+
+async def test_funding_intervals_are_those_funding_info_lists_by_symbol(
+    fake: FakeBinance, rest: BinanceMarketRest
+) -> None:
+    assert await rest.funding_intervals() == {}  # nothing adjusted: every symbol settles at 8 h
+    fake.funding_info = [
+        {
+            "symbol": "BLZUSDT",
+            "adjustedFundingRateCap": "0.02500000",
+            "adjustedFundingRateFloor": "-0.02500000",
+            "fundingIntervalHours": 4,
+            "disclaimer": False,
+        }
+    ]
+
+    assert await rest.funding_intervals() == {"BLZUSDT": 4}
+    assert fake.requests[FUNDING_INFO] == 2
 
 
 async def test_open_interest(rest: BinanceMarketRest) -> None:

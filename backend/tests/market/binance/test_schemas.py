@@ -14,6 +14,7 @@ from alphatransformer.market.binance.errors import BinanceError, MalformedMessag
 from alphatransformer.market.binance.schemas import (
     FundingRate,
     parse_exchange_info,
+    parse_funding_intervals,
     parse_funding_rates,
     parse_kline_event,
     parse_kline_row,
@@ -288,6 +289,57 @@ def test_funding_rate_history_keeps_order_and_reads_an_empty_mark_price_as_none(
 
 def test_funding_rate_history_that_is_not_a_list_is_malformed() -> None:
     assert malformed_field(parse_funding_rates, {"code": -1121}) == "fundingRate"
+
+
+def funding_info_payload() -> list[dict[str, Any]]:
+    """`/fapi/v1/fundingInfo` as Binance answers it: only the adjusted symbols."""
+    return [
+        {
+            "symbol": "BLZUSDT",
+            "adjustedFundingRateCap": "0.02500000",
+            "adjustedFundingRateFloor": "-0.02500000",
+            "fundingIntervalHours": 4,
+            "disclaimer": False,
+        },
+        {
+            "symbol": "1000PEPEUSDT",
+            "adjustedFundingRateCap": "0.03000000",
+            "adjustedFundingRateFloor": "-0.03000000",
+            "fundingIntervalHours": 1,
+            "disclaimer": False,
+        },
+    ]
+
+
+def test_funding_info_gives_the_settlement_interval_of_each_adjusted_symbol() -> None:
+    assert parse_funding_intervals(funding_info_payload()) == {"BLZUSDT": 4, "1000PEPEUSDT": 1}
+    assert parse_funding_intervals([]) == {}
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("fundingIntervalHours", "4"), ("fundingIntervalHours", 0), ("fundingIntervalHours", True)],
+)
+def test_a_funding_interval_that_is_not_a_whole_number_of_hours_is_malformed(
+    key: str, value: object
+) -> None:
+    payload = funding_info_payload()
+    payload[1][key] = value
+
+    assert malformed_field(parse_funding_intervals, payload) == f"fundingInfo[].{key}"
+
+
+@pytest.mark.parametrize("key", ["symbol", "fundingIntervalHours"])
+def test_a_funding_info_entry_missing_a_field_names_that_field(key: str) -> None:
+    payload = funding_info_payload()
+    del payload[0][key]
+
+    assert malformed_field(parse_funding_intervals, payload) == f"fundingInfo[].{key}"
+
+
+def test_funding_info_that_is_not_a_list_of_objects_is_malformed() -> None:
+    assert malformed_field(parse_funding_intervals, {"code": -1000}) == "fundingInfo"
+    assert malformed_field(parse_funding_intervals, ["BLZUSDT"]) == "fundingInfo[].symbol"
 
 
 def test_open_interest_becomes_open_interest() -> None:
