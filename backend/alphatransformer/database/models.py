@@ -4,6 +4,8 @@ they are read from the exchange."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -77,11 +79,28 @@ class Decision(Base):
     )
 
 
+class SystemPrompt(Base):
+    """A system message, stored once however many cycles sent it: a 30-day backtest would
+    otherwise store the same ~10 KB 14,400 times."""
+
+    __tablename__ = "system_prompts"
+
+    hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    """sha256 of the message as JSON with sorted keys."""
+    message: Mapped[dict[str, Any]] = mapped_column(JSON)
+    """The transcript entry as the agent wrote it (`{"type": "system", "data": ...}`)."""
+
+    @staticmethod
+    def digest(message: dict[str, Any]) -> str:
+        return hashlib.sha256(json.dumps(message, sort_keys=True).encode()).hexdigest()
+
+
 class DecisionCycle(Base):
     """One analyze step: which model, at what cost, and the full exchange with it, for audit.
 
     Token usage, latency and cost belong to the cycle, not to its per-symbol decisions, so sums
-    over this table are true totals.
+    over this table are true totals. The transcript's opening system message is kept in
+    `system_prompts` (`system_prompt_hash`); `DecisionRepository.cycle` puts it back.
     """
 
     __tablename__ = "decision_cycles"
@@ -97,6 +116,7 @@ class DecisionCycle(Base):
     cost_usd: Mapped[Decimal] = mapped_column(default=Decimal(0))
     error: Mapped[str | None] = mapped_column(Text)
     transcript: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    system_prompt_hash: Mapped[str | None] = mapped_column(ForeignKey("system_prompts.hash"))
 
     __table_args__ = (Index("ix_decision_cycles_run_started_at", "run_id", "started_at"),)
 

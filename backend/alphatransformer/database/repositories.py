@@ -22,7 +22,9 @@ from sqlalchemy import (
     type_coerce,
     update,
 )
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.schema import ScalarElementColumnDefault
 from sqlalchemy.sql.sqltypes import NullType
 
@@ -34,6 +36,7 @@ from alphatransformer.database.models import (
     DecisionCycle,
     DecisionStatus,
     ExecutionPurpose,
+    SystemPrompt,
     TradeExecution,
 )
 from alphatransformer.database.types import UTCDateTime
@@ -55,8 +58,9 @@ def _table(model: type[Base]) -> Table:
     return Base.metadata.tables[model.__tablename__]
 
 
-_CYCLES, _DECISIONS, _SNAPSHOTS, _EXECUTIONS = (
-    _table(model) for model in (DecisionCycle, Decision, AccountSnapshot, TradeExecution)
+_CYCLES, _DECISIONS, _SNAPSHOTS, _EXECUTIONS, _PROMPTS = (
+    _table(model)
+    for model in (DecisionCycle, Decision, AccountSnapshot, TradeExecution, SystemPrompt)
 )
 # Built once: a statement object memoizes its cache key, which SQLAlchemy would otherwise
 # work out again on every execution.
@@ -65,6 +69,7 @@ _INSERT_DECISIONS = insert(_DECISIONS).returning(_DECISIONS.c.id)
 _UPDATE_STATUS = update(_DECISIONS).where(_DECISIONS.c.id == bindparam("decision_id"))
 _INSERT_SNAPSHOT = insert(_SNAPSHOTS)
 _INSERT_EXECUTION = insert(_EXECUTIONS)
+_INSERT_PROMPT = insert(_PROMPTS)
 
 
 def _engine(sessions: async_sessionmaker[AsyncSession]) -> AsyncEngine:
@@ -176,6 +181,7 @@ class DecisionRepository:
         self.run_id = run_id
         self._hold_statuses = hold_statuses
         self._statuses = _HeldWrites(self._engine, _UPDATE_STATUS)
+        self._stored_prompts: set[str] = set()
 
     async def add_cycle(self, cycle: DecisionCycle, rows: Sequence[Decision]) -> list[int]:
         """Insert a cycle and its decisions in one transaction; return the ids, in order (and
@@ -183,9 +189,10 @@ class DecisionRepository:
         cycle.run_id = self.run_id
         for row in rows:
             row.run_id, row.cycle_id = self.run_id, cycle.id
+        values = await self._with_stored_system_prompt(_new_row_values(cycle))
         async with self._statuses.transaction() as connection:
             # The cycle first: the rows' foreign key needs it.
-            await connection.execute(_INSERT_CYCLE, _new_row_values(cycle))
+            await connection.execute(_INSERT_CYCLE, values)
             if not rows:
                 return []
             # One multi-row INSERT (a Core one: the ORM's splits rows by which values
@@ -228,9 +235,34 @@ class DecisionRepository:
         async with self._sessions() as session:
             return await session.scalar(query)
 
+    async def _with_stored_system_prompt(self, values: dict[str, Any]) -> dict[str, Any]:
+        """The cycle's values with the transcript's opening system message stored apart, once
+        (in a transaction of its own, so a run that stored it first is no conflict)."""
+        transcript = values["transcript"]
+        if not transcript or transcript[0].get("type") != "system":
+            return values
+        message = transcript[0]
+        digest = SystemPrompt.digest(message)
+        if digest not in self._stored_prompts:
+            try:
+                async with self._engine.begin() as connection:
+                    await connection.execute(_INSERT_PROMPT, {"hash": digest, "message": message})
+            except IntegrityError:
+                pass  # stored already, by an earlier run or another writer
+            self._stored_prompts.add(digest)
+        return {**values, "transcript": transcript[1:], "system_prompt_hash": digest}
+
     async def cycle(self, cycle_id: str) -> DecisionCycle | None:
+        """The cycle with its whole transcript, the system message put back in front."""
         async with self._sessions() as session:
-            return await session.get(DecisionCycle, cycle_id)
+            cycle = await session.get(DecisionCycle, cycle_id)
+            if cycle is None or cycle.system_prompt_hash is None:
+                return cycle
+            prompt = await session.get(SystemPrompt, cycle.system_prompt_hash)
+        if prompt is not None:
+            whole = [prompt.message, *(cycle.transcript or [])]
+            set_committed_value(cycle, "transcript", whole)  # as read, not a change to write
+        return cycle
 
     async def set_status(
         self,

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -283,11 +285,10 @@ async def test_runs_share_the_database_but_never_see_each_other(engine: AsyncEng
 async def test_0004_adds_paper_accounts_and_its_downgrade_removes_only_them(
     engine: AsyncEngine,
 ) -> None:
-    await upgrade_database(engine, "0003")
+    await upgrade_database(engine)
     sessions = session_factory(engine)
     decisions = DecisionRepository(sessions)
     await add(decisions, decision("BTCUSDT", 1))
-    await upgrade_database(engine)
     paper = PaperAccountRepository(sessions)
     deposit = IncomeRecord(1, "", IncomeType.TRANSFER, Decimal("10000"), "USDT", "deposit", 0)
     account = PaperState(AccountCore(1, None, {}, {}, {}, {}), [], [deposit])
@@ -303,6 +304,86 @@ async def test_0004_adds_paper_accounts_and_its_downgrade_removes_only_them(
     await upgrade_database(engine)
     assert await paper.load() is None
     assert await decisions.count() == 1
+
+
+def transcript(system: str, question: str) -> list[dict[str, Any]]:
+    """The shape `llm_agent.transcript` writes: the system message, then the exchange."""
+    return [
+        {"type": "system", "data": {"content": system, "type": "system", "id": None}},
+        {"type": "human", "data": {"content": question, "type": "human", "id": None}},
+    ]
+
+
+async def test_each_system_prompt_is_stored_once_and_read_back_in_its_transcript(
+    engine: AsyncEngine,
+) -> None:
+    await upgrade_database(engine)
+    sessions = session_factory(engine)
+    live, backtest = DecisionRepository(sessions), DecisionRepository(sessions, run_id="bt")
+    written = {
+        "c1": transcript("You trade perpetuals.", "BTC at 95k?"),
+        "c2": transcript("You trade perpetuals.", "BTC at 96k?"),
+        "c3": transcript("You trade carefully.", "BTC at 97k?"),
+    }
+    for minute, messages in enumerate(written.values(), start=1):
+        row = cycle(minute)
+        row.transcript = messages
+        await live.add_cycle(row, [])
+    # Another run (a fresh repository) sending a prompt stored before is no conflict.
+    again = DecisionCycle(id="bt-c4", started_at=T0, model="rules", transcript=written["c1"])
+    await backtest.add_cycle(again, [])
+    await live.add_cycle(DecisionCycle(id="c5", started_at=T0, model="rules"), [])
+
+    for cycle_id, messages in written.items():
+        stored = await live.cycle(cycle_id)
+        assert stored is not None
+        assert stored.transcript == messages
+    stored_again = await backtest.cycle("bt-c4")
+    assert stored_again is not None
+    assert stored_again.transcript == written["c1"]
+    without = await live.cycle("c5")
+    assert without is not None
+    assert without.transcript is None
+    async with engine.connect() as connection:
+        prompts = (await connection.execute(text("SELECT count(*) FROM system_prompts"))).scalar()
+        kept = (
+            await connection.execute(text("SELECT transcript FROM decision_cycles WHERE id='c2'"))
+        ).scalar()
+    assert prompts == 2
+    assert "You trade" not in kept
+
+
+async def test_0006_moves_system_prompts_out_of_transcripts_and_back(engine: AsyncEngine) -> None:
+    await upgrade_database(engine, "0005")
+    written = {
+        "c1": transcript("You trade perpetuals.", "BTC at 95k?"),
+        "c2": transcript("You trade perpetuals.", "ETH at 3k?"),
+        "c3": transcript("You trade carefully.", "SOL at 190?"),
+        "c4": [{"type": "human", "data": {"content": "no system message", "type": "human"}}],
+    }
+    insert = text(
+        "INSERT INTO decision_cycles (id, run_id, started_at, model, input_tokens,"
+        " output_tokens, latency_ms, cost_usd, transcript) VALUES (:id, 'live',"
+        " '2026-01-05 12:00:00.000000', 'gpt', 0, 0, 0.0, '0', :transcript)"
+    )
+    async with engine.begin() as connection:
+        for cycle_id, messages in written.items():
+            await connection.execute(insert, {"id": cycle_id, "transcript": json.dumps(messages)})
+
+    await upgrade_database(engine)
+    repository = DecisionRepository(session_factory(engine))
+    for cycle_id, messages in written.items():
+        stored = await repository.cycle(cycle_id)
+        assert stored is not None
+        assert stored.transcript == messages
+    async with engine.connect() as connection:
+        prompts = (await connection.execute(text("SELECT count(*) FROM system_prompts"))).scalar()
+    assert prompts == 2
+
+    await downgrade_database(engine, "0005")
+    async with engine.connect() as connection:
+        rows = (await connection.execute(text("SELECT id, transcript FROM decision_cycles"))).all()
+    assert {cycle_id: json.loads(value) for cycle_id, value in rows} == written
 
 
 def snapshot(minute: int, equity: str) -> AccountSnapshot:
