@@ -135,6 +135,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         if profile is not None:
             profile.disable()
         elapsed = time.perf_counter() - started
+        stored = sum(path.stat().st_size for path in root.glob("bench.db*"))
 
     steps = (period.end_ms - period.start_ms) // config.market.short_interval.ms
     candles = steps * len(config.symbols)
@@ -144,6 +145,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         f"time: model decide {in_model:.1f} s ({in_model / elapsed:.0%}), everything else "
         f"{elapsed - in_model:.1f} s; per cycle {1000 * elapsed / max(cycles, 1):.1f} ms"
     )
+    print(f"database: {stored / 1e6:.1f} MB, {stored / max(cycles, 1) / 1e3:.1f} KB per cycle")
     if profile is not None:
         pstats.Stats(profile, stream=sys.stdout).sort_stats("cumulative").print_stats(30)
     print(f"candles_per_s={candles / elapsed:.0f} cycles_per_s={cycles / elapsed:.1f}")
