@@ -537,6 +537,27 @@ async def test_a_buy_stop_without_position_opens_one_when_the_high_reaches_it() 
     assert (position.quantity, position.entry_price) == (D("1"), D("2100"))
 
 
+async def test_the_account_is_computed_again_only_when_something_it_shows_changed() -> None:
+    venue = await open_venue()
+    await venue.exchange.place_order(market_order("ETHUSDT", BUY, "1", "e"))
+    first = await venue.exchange.account()
+    assert await venue.exchange.account() is first  # nothing changed: the same answer
+
+    venue.market.set_price("ETHUSDT", 2_100.0)
+    moved = await venue.exchange.account()
+    assert moved.unrealized_pnl == first.unrealized_pnl + D("100")
+
+    await venue.exchange.set_leverage("ETHUSDT", 5)
+    releveraged = await venue.exchange.account()
+    assert releveraged.positions[0].leverage == 5
+    assert releveraged.margin_used == moved.margin_used * 4  # 20x to 5x
+
+    await venue.exchange.place_order(market_order("BTCUSDT", BUY, "0.01", "b"))
+    both = await venue.exchange.account()
+    assert [p.symbol for p in both.positions] == ["ETHUSDT", "BTCUSDT"]
+    assert both.wallet_balance == releveraged.wallet_balance - D("0.25")  # the taker fee
+
+
 # --- funding ---------------------------------------------------------------------------------
 
 

@@ -141,6 +141,7 @@ class PaperExchange:
         self._subscribed = False
         self._running = False
         self._ledger = Ledger(ASSET)
+        self._last_account: tuple[object, Account] | None = None
         if state is None:
             self._ledger.record(
                 IncomeType.TRANSFER, config.starting_balance, time_ms=clock.now_ms(), info="deposit"
@@ -188,10 +189,17 @@ class PaperExchange:
         return self._spec(symbol).filters
 
     async def account(self) -> Account:
+        """The account at the last prices; asked again before anything changed (a cycle reads
+        it for its prompt and again for its snapshot), the same answer is handed back."""
         await self._save()
         marks = self._marks(self._positions)
+        # Everything the account is computed from: the wallet (its newest ledger entry), the
+        # positions (frozen values) and their mark prices.
+        state = (self._ledger.last_tran_id, tuple(self._positions.values()), tuple(marks.values()))
+        if self._last_account is not None and self._last_account[0] == state:
+            return self._last_account[1]
         wallet = self._ledger.balance
-        return Account(
+        account = Account(
             asset=ASSET,
             wallet_balance=wallet,
             unrealized_pnl=unrealized_pnl(self._positions.values(), marks),
@@ -199,6 +207,8 @@ class PaperExchange:
             margin_used=margin_used(self._positions, marks),
             positions=tuple(self._position_view(p, marks) for p in self._positions.values()),
         )
+        self._last_account = (state, account)
+        return account
 
     async def open_orders(self, symbol: str | None = None) -> list[OrderUpdate]:
         await self._save()
