@@ -145,7 +145,9 @@ HistoryOption = Annotated[
     typer.Option(
         help="Monthly history files: data download's, or Binance's CSV/zip archives laid out "
         "as SYMBOL/INTERVAL/SYMBOL-INTERVAL-YYYY-MM.csv (or .csv.gz, .zip); funding rates, "
-        "replayed when present, as SYMBOL/fundingRate/SYMBOL-fundingRate-YYYY-MM.csv."
+        "replayed when present, as SYMBOL/fundingRate/SYMBOL-fundingRate-YYYY-MM.csv; open "
+        "interest, shown to the agent when present, as daily Binance metrics files "
+        "SYMBOL/metrics/SYMBOL-metrics-YYYY-MM-DD.csv (or .zip)."
     ),
 ]
 AllowGapsOption = Annotated[
@@ -329,8 +331,10 @@ def data_download(
         typer.Option(help="Binance USDⓈ-M REST URL (default: config's production URL)."),
     ] = None,
 ) -> None:
-    """Fetch candles and funding rates over REST into monthly files, resumably: complete months
-    are skipped."""
+    """Fetch candles and funding rates over REST into monthly files, and open interest into
+    daily ones (SYMBOL/metrics/SYMBOL-metrics-YYYY-MM-DD.csv), resumably: complete files are
+    skipped. Binance serves the last 30 days of open interest only: older days are listed, for
+    Binance Vision's metrics archives to fill."""
     from alphatransformer.backtest.console import print_downloads, progress_bar
     from alphatransformer.backtest.downloads import download_all
     from alphatransformer.market.binance.errors import BinanceError
@@ -343,7 +347,8 @@ def data_download(
     period = (_ms(start), now_ms if end is None else _ms(end))
     url = base_url or settings.binance.production.rest_url
     try:
-        with progress_bar(_err, f"Downloading {chosen} candles and funding rates") as update:
+        description = f"Downloading {chosen} candles, funding rates and open interest"
+        with progress_bar(_err, description) as update:
             done = asyncio.run(
                 download_all(url, root, symbols, chosen, period, now_ms=now_ms, progress=update)
             )

@@ -20,11 +20,16 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from alphatransformer.backtest.downloads import Downloads, FileDownload, Outcome
+from alphatransformer.utils.clock import to_datetime
+
 if TYPE_CHECKING:
     # Only for annotations: the download command needs none of the agent machinery.
     from alphatransformer.backtest.arena import ArenaOutcome, Standing
-    from alphatransformer.backtest.downloads import Downloads
     from alphatransformer.backtest.runner import SavedRun
+
+# More files than this are shown as a range.
+_LISTED_FILES = 3
 
 
 @contextmanager
@@ -91,15 +96,53 @@ def print_leaderboard(console: Console, outcome: ArenaOutcome) -> None:
 
 
 def print_downloads(console: Console, done: Downloads) -> None:
-    """Per symbol and kind: the months fetched (with their counts) and the months skipped."""
-    for kind, per_symbol in (("candles", done.candles), ("funding rates", done.funding)):
-        for symbol, downloads in per_symbol.items():
-            fetched = [f"{d.month.label} ({d.saved})" for d in downloads if not d.skipped]
-            skipped = [d.month.label for d in downloads if d.skipped]
-            parts = [f"fetched {', '.join(fetched)}" if fetched else "nothing fetched"]
-            if skipped:
-                parts.append(f"already complete: {', '.join(skipped)}")
-            console.print(f"{symbol} {kind}: {'; '.join(parts)}", highlight=False)
+    """Per symbol and kind: the files fetched (with their counts), those already complete, and
+    the open interest days Binance no longer serves, then where to get those."""
+    kinds = (
+        ("candles", done.candles),
+        ("funding rates", done.funding),
+        ("open interest", done.open_interest),
+    )
+    for kind, per_symbol in kinds:
+        for symbol, files in per_symbol.items():
+            console.print(f"{symbol} {kind}: {_download_summary(files)}", highlight=False)
+    unserved = [
+        file
+        for files in done.open_interest.values()
+        for file in files
+        if file.outcome is Outcome.UNSERVED
+    ]
+    if unserved:
+        after = max(file.span.end_ms for file in unserved)
+        console.print(
+            f"Binance's REST API serves the last 30 days of open interest only: to replay the "
+            f"days before {to_datetime(after):%Y-%m-%d}, drop Binance Vision's daily metrics "
+            "files (data/futures/um/daily/metrics/SYMBOL/SYMBOL-metrics-YYYY-MM-DD.zip) into "
+            f"{unserved[0].path.parents[2]}/SYMBOL/metrics/.",
+            highlight=False,
+        )
+
+
+def _download_summary(files: Sequence[FileDownload]) -> str:
+    """`fetched ...; already complete: ...; not served over REST: ...`, the parts there are."""
+    fetched = [file for file in files if file.outcome is Outcome.FETCHED]
+    parts = [f"fetched {_listed(fetched, counted=True)}" if fetched else "nothing fetched"]
+    for outcome in (Outcome.SKIPPED, Outcome.UNSERVED):
+        those = [file for file in files if file.outcome is outcome]
+        if those:
+            parts.append(f"{outcome}: {_listed(those, counted=False)}")
+    return "; ".join(parts)
+
+
+def _listed(files: Sequence[FileDownload], *, counted: bool) -> str:
+    """A few files by name (with their counts), more as a range: a download of open interest
+    has a file a day."""
+    if len(files) <= _LISTED_FILES:
+        return ", ".join(
+            f"{file.span.label} ({file.saved})" if counted else file.span.label for file in files
+        )
+    total = f" ({sum(file.saved for file in files)} in all)" if counted else ""
+    return f"{len(files)} from {files[0].span.label} to {files[-1].span.label}{total}"
 
 
 def _cells(row: Standing) -> Sequence[str]:

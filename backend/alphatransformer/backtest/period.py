@@ -1,6 +1,6 @@
 """What a backtest replays: the period, how often agents decide, and the history files that
-must cover it (with the warm-up before its start): candles always, funding rates when they were
-downloaded.
+must cover it (with the warm-up before its start): candles always, funding rates and open
+interest when they were downloaded.
 
 Light on imports on purpose: the CLI checks a period before it loads the agent machinery.
 """
@@ -8,12 +8,17 @@ Light on imports on purpose: the CLI checks a period before it loads the agent m
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from alphatransformer.config.schema import MarketConfig
-from alphatransformer.market.history_files import read_funding_range, read_range
+from alphatransformer.market.history_files import (
+    read_funding_range,
+    read_open_interest_range,
+    read_range,
+)
 from alphatransformer.market.types import Interval, Kline
 from alphatransformer.utils.clock import to_datetime
 
@@ -21,6 +26,14 @@ logger = logging.getLogger(__name__)
 
 Candles = dict[tuple[str, Interval], list[Kline]]
 _MINUTE_MS = 60_000
+_Row = TypeVar("_Row")
+
+FUNDING_SOURCE = "alphatransformer data download fetches them"
+OPEN_INTEREST_SOURCE = (
+    "alphatransformer data download fetches the last 30 days; Binance's daily metrics archives, "
+    "in SYMBOL/metrics/, hold older ones"
+)
+"""Where the files come from, for the warnings here and the notes in `report.json`."""
 
 
 class BacktestDataError(ValueError):
@@ -64,12 +77,21 @@ class ReplayPeriod:
 
 
 @dataclass(frozen=True, slots=True)
-class FundingHistory:
-    """The funding rates a backtest replays, per symbol as (time ms, rate), and the symbols it
-    has none for: positions in those pay no funding, so their PnL leaves it out."""
+class ReplayedSeries:
+    """Values a backtest replays beside the candles (funding rates, open interest), per symbol
+    as (time ms, value), oldest first, and the symbols it has no files for."""
 
-    rates: dict[str, list[tuple[int, float]]]
+    values: dict[str, list[tuple[int, float]]]
     missing: tuple[str, ...]
+
+    def late_starts(self, start_ms: int) -> dict[str, int | None]:
+        """The symbols with no value as of `start_ms`, with the time of their first one (None
+        when they have none)."""
+        return {
+            symbol: values[0][0] if values else None
+            for symbol, values in self.values.items()
+            if not values or values[0][0] > start_ms
+        }
 
 
 def load_candles(symbols: Sequence[str], market: MarketConfig, period: ReplayPeriod) -> Candles:
@@ -88,7 +110,7 @@ def load_candles(symbols: Sequence[str], market: MarketConfig, period: ReplayPer
 
 def load_funding(
     symbols: Sequence[str], market: MarketConfig, period: ReplayPeriod
-) -> FundingHistory:
+) -> ReplayedSeries:
     """Each symbol's funding rates over the months its candles come from, or the symbol listed
     as missing, with a warning, when none of those months has a funding file (a month missing
     among present ones raises `HistoryFileError`).
@@ -97,22 +119,78 @@ def load_funding(
     paper exchange, paying at the exact funding time, takes the rate settled by then.
     """
     first_ms = _first_ms(market, period)
-    rates: dict[str, list[tuple[int, float]]] = {}
+    return _load_series(
+        symbols,
+        lambda symbol: read_funding_range(period.history, symbol, first_ms, period.end_ms),
+        lambda funding: (_to_the_minute(funding.calc_time), funding.rate),
+        period.history,
+        files="funding",
+        consequence="funding is not replayed for them and their PnL leaves it out "
+        f"({FUNDING_SOURCE})",
+    )
+
+
+def load_open_interest(
+    symbols: Sequence[str], market: MarketConfig, period: ReplayPeriod
+) -> ReplayedSeries:
+    """Each symbol's open interest, in contracts as Binance's live `openInterest` gives it,
+    over the days its candles come from, or the symbol listed as missing, with a warning, when
+    none of those days has a metrics file.
+
+    Days before a symbol's first file are left out (Binance serves only the last 30 days over
+    REST, so older ones exist only where Binance's archives were dropped in), with a warning when
+    that leaves the first decision without a value: the agent sees none until the files start.
+    A day missing after the first file raises `HistoryFileError`.
+    """
+    first_ms = _first_ms(market, period)
+    loaded = _load_series(
+        symbols,
+        lambda symbol: read_open_interest_range(period.history, symbol, first_ms, period.end_ms),
+        lambda stat: (stat.time, stat.open_interest),
+        period.history,
+        files="metrics",
+        consequence="open interest is not replayed for them and the agent sees none "
+        f"({OPEN_INTEREST_SOURCE})",
+    )
+    late = loaded.late_starts(period.start_ms)
+    if late:
+        logger.warning(
+            "open interest files for %s start after the first decision at %s: the agent sees "
+            "no open interest for them before",
+            ", ".join(
+                f"{symbol} (from {'never' if time is None else to_datetime(time)})"
+                for symbol, time in late.items()
+            ),
+            to_datetime(period.start_ms),
+        )
+    return loaded
+
+
+def _load_series(
+    symbols: Sequence[str],
+    read: Callable[[str], list[_Row] | None],
+    point: Callable[[_Row], tuple[int, float]],
+    history: Path,
+    *,
+    files: str,
+    consequence: str,
+) -> ReplayedSeries:
+    """Each symbol's rows as `read` finds them, as (time, value) points, the symbols it finds no
+    files for (None) listed as missing and warned about: `no <files> files for ...: <consequence>`.
+    """
+    values: dict[str, list[tuple[int, float]]] = {}
     missing: list[str] = []
     for symbol in symbols:
-        fundings = read_funding_range(period.history, symbol, first_ms, period.end_ms)
-        if fundings is None:
+        rows = read(symbol)
+        if rows is None:
             missing.append(symbol)
         else:
-            rates[symbol] = [(_to_the_minute(f.calc_time), f.rate) for f in fundings]
+            values[symbol] = [point(row) for row in rows]
     if missing:
         logger.warning(
-            "no funding files for %s in %s: funding is not replayed for them and their PnL "
-            "leaves it out (alphatransformer data download fetches them)",
-            ", ".join(missing),
-            period.history,
+            "no %s files for %s in %s: %s", files, ", ".join(missing), history, consequence
         )
-    return FundingHistory(rates, tuple(missing))
+    return ReplayedSeries(values, tuple(missing))
 
 
 def _first_ms(market: MarketConfig, period: ReplayPeriod) -> int:

@@ -7,8 +7,9 @@ measured by one yardstick. The folder holds:
 - `trades.csv`: the closed trades, one row per round trip, in the order they closed; its SHA-256
   is in `report.json`, the determinism check (a rerun must reproduce it byte for byte);
 - `equity.png`: the equity curve over the drawdown from its running peak;
-- `report.json`: the period and settings, the performance, model usage and cost, and funding:
-  whether it was replayed for every symbol, and what the account paid and received.
+- `report.json`: the period and settings, the performance, model usage and cost, funding
+  (whether it was replayed for every symbol, and what the account paid and received) and open
+  interest (whether the agent was shown it for every symbol, and from when).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import csv
 import hashlib
 import io
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -28,6 +29,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from pydantic import TypeAdapter
 
+from alphatransformer.backtest.period import FUNDING_SOURCE, OPEN_INTEREST_SOURCE
 from alphatransformer.database.repositories import (
     DecisionRepository,
     ExecutionRepository,
@@ -43,6 +45,7 @@ from alphatransformer.trading.performance import (
     closed_trades,
     performance,
 )
+from alphatransformer.utils.clock import to_datetime
 
 TRADES_FILE = "trades.csv"
 PLOT_FILE = "equity.png"
@@ -79,15 +82,27 @@ class FundingRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class OpenInterestRecord:
+    """Open interest over a backtest: the symbols replayed without it (the agent saw none), and
+    those whose files start after the first decision, with the time of their first value (None:
+    none in the period), before which the agent saw none."""
+
+    unreplayed: tuple[str, ...]
+    late_starts: Mapping[str, int | None]
+
+
+@dataclass(frozen=True, slots=True)
 class RunRecord:
-    """Everything measured about one run; `funding` comes from the paper account's ledger, which
-    the database does not hold, so a run read back from the database alone has None."""
+    """Everything measured about one run; `funding` comes from the paper account's ledger and
+    `open_interest` from the files replayed, neither of which the database holds, so a run read
+    back from the database alone has None for both."""
 
     performance: Performance
     equity: list[EquityPoint]
     trades: list[ClosedTrade]
     usage: UsageTotals
     funding: FundingRecord | None = None
+    open_interest: OpenInterestRecord | None = None
 
 
 def funding_record(income: Iterable[IncomeRecord], unreplayed: Sequence[str]) -> FundingRecord:
@@ -152,10 +167,15 @@ def write_report(folder: Path, record: RunRecord, summary: dict[str, Any], title
     checksum = hashlib.sha256(trades).hexdigest()
     (folder / TRADES_FILE).write_bytes(trades)
     plot_equity(record.equity, folder / PLOT_FILE, title=title)
-    funding = {} if record.funding is None else {"funding": _funding_summary(record.funding)}
+    replayed = {
+        "funding": None if record.funding is None else _funding_summary(record.funding),
+        "open_interest": (
+            None if record.open_interest is None else _open_interest_summary(record.open_interest)
+        ),
+    }
     document = {
         **summary,
-        **funding,
+        **{name: section for name, section in replayed.items() if section is not None},
         "performance": _PERFORMANCE.dump_python(record.performance, mode="json"),
         "model_usage": {
             "cycles": record.usage.cycles,
@@ -172,19 +192,40 @@ def write_report(folder: Path, record: RunRecord, summary: dict[str, Any], title
 
 
 def _funding_summary(funding: FundingRecord) -> dict[str, Any]:
-    summary: dict[str, Any] = {
-        "replayed": not funding.unreplayed,
-        "paid": str(funding.paid),
-        "received": str(funding.received),
-        "net": str(funding.received - funding.paid),
-    }
-    if funding.unreplayed:
-        symbols = ", ".join(funding.unreplayed)
-        summary["not_replayed_for"] = list(funding.unreplayed)
-        summary["note"] = (
-            f"no funding files for {symbols}: positions in them paid no funding, so the PnL "
-            "leaves it out (alphatransformer data download fetches them)"
-        )
+    return _replay_summary(
+        funding.unreplayed,
+        files="funding",
+        consequence="positions in them paid no funding, so the PnL leaves it out "
+        f"({FUNDING_SOURCE})",
+        paid=str(funding.paid),
+        received=str(funding.received),
+        net=str(funding.received - funding.paid),
+    )
+
+
+def _open_interest_summary(open_interest: OpenInterestRecord) -> dict[str, Any]:
+    summary = _replay_summary(
+        open_interest.unreplayed,
+        files="metrics",
+        consequence=f"the agent was shown no open interest for them ({OPEN_INTEREST_SOURCE})",
+    )
+    if open_interest.late_starts:
+        summary["starts_after_the_first_decision"] = {
+            symbol: None if time is None else _iso(to_datetime(time))
+            for symbol, time in open_interest.late_starts.items()
+        }
+    return summary
+
+
+def _replay_summary(
+    unreplayed: Sequence[str], *, files: str, consequence: str, **figures: str
+) -> dict[str, Any]:
+    """Whether a series was replayed for every symbol, `figures` about it, and for the symbols
+    without files, which they are and what that left out: `no <files> files for ...`."""
+    summary: dict[str, Any] = {"replayed": not unreplayed, **figures}
+    if unreplayed:
+        summary["not_replayed_for"] = list(unreplayed)
+        summary["note"] = f"no {files} files for {', '.join(unreplayed)}: {consequence}"
     return summary
 
 

@@ -32,9 +32,21 @@ from alphatransformer.agent.llm_factory import (
 from alphatransformer.agent.tools import RecentDecisions
 from alphatransformer.backtest.baselines import BuyAndHold, buy_and_hold_risk
 from alphatransformer.backtest.model_cache import CachedChatModel, CacheStats, ModelCache
-from alphatransformer.backtest.period import Candles, ReplayPeriod, load_candles, load_funding
+from alphatransformer.backtest.period import (
+    Candles,
+    ReplayPeriod,
+    load_candles,
+    load_funding,
+    load_open_interest,
+)
 from alphatransformer.backtest.replay_exchange import FillsSettled, ReplayPaperExchange
-from alphatransformer.backtest.report import RunRecord, funding_record, load_run, write_report
+from alphatransformer.backtest.report import (
+    OpenInterestRecord,
+    RunRecord,
+    funding_record,
+    load_run,
+    write_report,
+)
 from alphatransformer.config import AppConfig
 from alphatransformer.config.schema import AgentConfig, MarketConfig, RiskConfig
 from alphatransformer.database.models import Decision
@@ -159,10 +171,18 @@ class _Run:
         clock: ManualClock,
         candles: Candles,
         funding: Mapping[str, TimeSeries],
+        open_interest: Mapping[str, TimeSeries],
         run_id: str,
     ) -> _Run:
         config = entrant.config
-        market = ReplayMarket(config.symbols, config.market, clock, candles, funding_rates=funding)
+        market = ReplayMarket(
+            config.symbols,
+            config.market,
+            clock,
+            candles,
+            funding_rates=funding,
+            open_interest=open_interest,
+        )
         exchange = ReplayPaperExchange(config.trading.paper, market, clock)
         recent = _RunDecisions()
         model = entrant.make_model(recent)
@@ -244,21 +264,32 @@ async def run_entrants(
     period.check(market)
     candles = load_candles(symbols, market, period)
     funding = load_funding(symbols, market, period)
+    open_interest = load_open_interest(symbols, market, period)
     clock = ManualClock(period.start_ms)
     runs: list[_Run] = []
     try:
         for entrant, run_id in zip(entrants, run_ids, strict=True):
-            runs.append(await _Run.open(entrant, clock, candles, funding.rates, run_id))
+            runs.append(
+                await _Run.open(
+                    entrant, clock, candles, funding.values, open_interest.values, run_id
+                )
+            )
         for run in runs:
             await run.start()
         await _replay(runs, clock, period, market, progress)
         results = [await run.finish() for run in runs]
-        # The funding paid lives in each paper account's ledger, which the database lacks.
+        # The funding paid lives in each paper account's ledger, and what was replayed in the
+        # files: the database holds neither.
+        shown = OpenInterestRecord(
+            open_interest.missing, open_interest.late_starts(period.start_ms)
+        )
         return [
             replace(
                 result,
                 record=replace(
-                    result.record, funding=funding_record(run.exchange.income(), funding.missing)
+                    result.record,
+                    funding=funding_record(run.exchange.income(), funding.missing),
+                    open_interest=shown,
                 ),
             )
             for run, result in zip(runs, results, strict=True)

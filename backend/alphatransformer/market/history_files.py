@@ -1,5 +1,5 @@
-"""Candle and funding history files in Binance's public CSV formats, read strictly and written
-atomically.
+"""Candle, funding and open interest history files in Binance's public CSV formats, read
+strictly and written atomically.
 
 The format is the one data.binance.vision publishes: twelve columns (`open_time, open, high,
 low, close, volume, close_time, quote_volume, count, taker_buy_volume, taker_buy_quote_volume,
@@ -21,6 +21,15 @@ interval it closed and the rate, read as strictly (`read_funding`) and written a
 (`write_funding`) as the candles. No mark price is stored, as in Binance's files: a replay
 pays funding on the last candle close it shows at the funding time (`ReplayMarket.funding`),
 which differs from Binance's mark price by the basis, a few basis points of the funding paid.
+
+Open interest lives beside them too, one file a day, in Binance's USDⓈ-M "metrics" format
+(data.binance.vision `futures/um/daily/metrics`): eight columns (`create_time, symbol,
+sum_open_interest, sum_open_interest_value` and four long/short ratios), a row every 5 minutes,
+`create_time` as UTC text (`2024-01-01 00:05:00`). The replay needs the open interest only, so
+the reader checks the first four columns strictly (`read_open_interest`) and leaves the ratios
+alone, and the project writes them empty (`write_open_interest`). Binance's REST API serves only
+the last 30 days of it, so older days come from Binance's own archives, dropped in as they are;
+a range therefore starts where its first file starts (`read_open_interest_range`).
 """
 
 from __future__ import annotations
@@ -36,7 +45,7 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import TextIO, TypeVar
@@ -62,6 +71,20 @@ COLUMNS = (
 FUNDING_COLUMNS = ("calc_time", "funding_interval_hours", "last_funding_rate")
 FUNDING_FOLDER = "fundingRate"
 """The folder beside a symbol's interval folders, and the middle of the file names, as Binance's."""
+METRICS_COLUMNS = (
+    "create_time",
+    "symbol",
+    "sum_open_interest",
+    "sum_open_interest_value",
+    "count_toptrader_long_short_ratio",
+    "sum_toptrader_long_short_ratio",
+    "count_long_short_ratio",
+    "sum_taker_long_short_vol_ratio",
+)
+METRICS_FOLDER = "metrics"
+"""Where open interest lives beside the candles, and the middle of its file names, as Binance's."""
+METRICS_PERIOD = Interval.M5
+"""How often Binance's metrics files (and the REST history saved into them) sample."""
 _LINE_END = "\r\n"
 _CONVERTERS: tuple[type[int] | type[float], ...] = (
     int,
@@ -78,6 +101,12 @@ _CONVERTERS: tuple[type[int] | type[float], ...] = (
     float,
 )
 _FUNDING_CONVERTERS: tuple[type[int] | type[float], ...] = (int, int, float)
+# The metrics columns the replay reads besides `create_time` and `symbol`; the ratios after them
+# it neither reads nor writes.
+_OPEN_INTEREST_COLUMNS = METRICS_COLUMNS[2:4]
+_RATIO_COLUMNS = METRICS_COLUMNS[4:]
+_CREATE_TIME = "%Y-%m-%d %H:%M:%S"
+_CREATE_TIME_EXAMPLE = "2024-01-01 00:05:00"
 # Millisecond timestamps stay below 1e14 until the year 5138, microsecond ones (Binance spot
 # files since 2025) are above it since 1973, so the magnitude tells them apart.
 _MICROSECONDS_FROM = 10**14
@@ -87,8 +116,9 @@ _CHECK_CAPACITY = 1024
 _SEQUENCE_RESULTS = frozenset(
     {InsertResult.DUPLICATE, InsertResult.CONFLICT, InsertResult.OUT_OF_ORDER, InsertResult.GAP}
 )
-# Where `read_range` looks for a month, in order: the project's own file, then Binance's.
-_MONTH_FILE_SUFFIXES = (".csv", ".csv.gz", ".zip")
+# Where the readers look for a month's or a day's file, in order: the project's own, then
+# Binance's.
+_FILE_SUFFIXES = (".csv", ".csv.gz", ".zip")
 # What a damaged archive or text raises while it is being read.
 _UNREADABLE = (EOFError, OSError, zlib.error, zipfile.BadZipFile, UnicodeDecodeError)
 _T = TypeVar("_T")
@@ -177,12 +207,10 @@ def read_range(
     same name; the months are checked as one series, so a hole between two files is a gap like
     any other. A missing month is an error: silently skipping it would skip a month of trading.
     """
-    if end_ms <= start_ms:
-        raise ValueError(f"empty range: start {start_ms} is not before end {end_ms}")
     check = KlineSequenceCheck(symbol, interval, allow_gaps=allow_gaps)
     klines: list[Kline] = []
-    for month in _months(start_ms, end_ms):
-        path = _month_file(history_path(root, symbol, interval, month))
+    for month in months(start_ms, end_ms):
+        path = _required_file(history_path(root, symbol, interval, month.label))
         klines.extend(
             kline
             for kline in _read(path, symbol, interval, check)
@@ -208,8 +236,28 @@ def history_path(root: Path, symbol: str, interval: Interval, month: str) -> Pat
 
     The file name is Binance's, so a downloaded archive sits next to it under the same stem.
     """
-    _check_month(month)
+    _check_label(month, "%Y-%m", "2024-01", "month")
     return root / symbol / interval.value / f"{symbol}-{interval.value}-{month}.csv"
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """The stretch of time one history file holds, a calendar month or a day (UTC): its label as
+    in the file's name (`2024-01`, `2024-01-31`) and its bounds [start_ms, end_ms)."""
+
+    label: str
+    start_ms: int
+    end_ms: int
+
+
+def months(start_ms: int, end_ms: int) -> list[Span]:
+    """The calendar months (UTC) that [start_ms, end_ms) touches, whole, oldest first."""
+    return _spans(start_ms, end_ms, _month_start, _next_month, "%Y-%m")
+
+
+def days(start_ms: int, end_ms: int) -> list[Span]:
+    """The days (UTC) that [start_ms, end_ms) touches, whole, oldest first."""
+    return _spans(start_ms, end_ms, _day_start, _next_day, "%Y-%m-%d")
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,7 +273,7 @@ class SettledFunding:
 def funding_path(root: Path, symbol: str, month: str) -> Path:
     """Where a month of funding rates lives, beside the candles:
     `root/BTCUSDT/fundingRate/BTCUSDT-fundingRate-2024-01.csv` (Binance's file name)."""
-    _check_month(month)
+    _check_label(month, "%Y-%m", "2024-01", "month")
     return root / symbol / FUNDING_FOLDER / f"{symbol}-{FUNDING_FOLDER}-{month}.csv"
 
 
@@ -235,7 +283,7 @@ def read_funding(path: Path) -> list[SettledFunding]:
     Raises `HistoryFileError` on the first row with the wrong number of columns, a field that is
     not a finite number, an interval under one hour, or a time not after the previous row's.
     """
-    return list(_read_funding(path, _FundingOrder()))
+    return list(_read_funding(path, _TimeOrder(FUNDING_COLUMNS[0])))
 
 
 def read_funding_range(
@@ -247,16 +295,14 @@ def read_funding_range(
     Once one month is there, a missing one is an error, as for candles: replaying funding for
     part of the period only would be wrong without saying so.
     """
-    if end_ms <= start_ms:
-        raise ValueError(f"empty range: start {start_ms} is not before end {end_ms}")
-    paths = [funding_path(root, symbol, month) for month in _months(start_ms, end_ms)]
-    if all(_find_month_file(path) is None for path in paths):
+    paths = [funding_path(root, symbol, month.label) for month in months(start_ms, end_ms)]
+    if all(find_history_file(path) is None for path in paths):
         return None
-    order = _FundingOrder()
+    order = _TimeOrder(FUNDING_COLUMNS[0])
     return [
         funding
         for path in paths
-        for funding in _read_funding(_month_file(path), order)
+        for funding in _read_funding(_required_file(path), order)
         if start_ms <= funding.calc_time < end_ms
     ]
 
@@ -265,38 +311,127 @@ def write_funding(path: Path, fundings: Iterable[SettledFunding]) -> None:
     """Save fundings as a Binance fundingRate CSV with header (`.csv` or `.csv.gz`), atomically
     like `write_klines`; rates in plain decimals (0.00001, never 1e-05) for people to read."""
     _check_writable(path)
-    rows = ((f.calc_time, f.interval_hours, f"{Decimal(repr(f.rate)):f}") for f in fundings)
+    rows = ((f.calc_time, f.interval_hours, _plain(f.rate)) for f in fundings)
     _write_csv(path, FUNDING_COLUMNS, rows)
 
 
-class _FundingOrder:
-    """Funding times must increase, across the files of a range as within one."""
+@dataclass(frozen=True, slots=True)
+class OpenInterestStat:
+    """Open interest of `symbol` at `time` (ms): `open_interest` contracts, worth
+    `open_interest_value` USDT. One row of a metrics file, and of Binance's
+    `/futures/data/openInterestHist`, which the metrics files are saved from."""
 
-    def __init__(self) -> None:
-        self.last_ms: int | None = None
+    symbol: str
+    time: int
+    open_interest: float
+    open_interest_value: float
 
-    def problem(self, funding: SettledFunding) -> str | None:
-        last, self.last_ms = self.last_ms, funding.calc_time
-        if last is not None and funding.calc_time <= last:
+
+def open_interest_path(root: Path, symbol: str, day: str) -> Path:
+    """Where a day of open interest lives, beside the candles:
+    `root/BTCUSDT/metrics/BTCUSDT-metrics-2024-01-31.csv` (Binance's file name)."""
+    _check_label(day, "%Y-%m-%d", "2024-01-31", "day")
+    return root / symbol / METRICS_FOLDER / f"{symbol}-{METRICS_FOLDER}-{day}.csv"
+
+
+def read_open_interest(path: Path, symbol: str) -> list[OpenInterestStat]:
+    """The open interest of a Binance metrics file (`.csv`, `.csv.gz` or `.zip`) of `symbol`,
+    oldest first.
+
+    Raises `HistoryFileError` on the first row with the wrong number of columns, a create_time
+    that is not `YYYY-MM-DD HH:MM:SS`, another symbol, an open interest that is not a finite
+    number or is negative, or a time not after the previous row's. The ratio columns are not
+    replayed and not checked.
+    """
+    return list(_read_open_interest(path, symbol, _TimeOrder(METRICS_COLUMNS[0])))
+
+
+def read_open_interest_range(
+    root: Path, symbol: str, start_ms: int, end_ms: int
+) -> list[OpenInterestStat] | None:
+    """The open interest sampled in [start_ms, end_ms) from the daily files under `root`, or
+    None when no day of the range has a file (open interest was never downloaded).
+
+    Days before the first file are left out: Binance serves only recent days over REST, so the
+    history of most ranges starts where the files start, and the replay shows no open interest
+    before it. From the first file on a missing day is an error: the replay would go on showing
+    the last value of the day before as current.
+    """
+    paths = [open_interest_path(root, symbol, day.label) for day in days(start_ms, end_ms)]
+    first = next((index for index, path in enumerate(paths) if find_history_file(path)), None)
+    if first is None:
+        return None
+    order = _TimeOrder(METRICS_COLUMNS[0])
+    return [
+        stat
+        for path in paths[first:]
+        for stat in _read_open_interest(_required_file(path), symbol, order)
+        if start_ms <= stat.time < end_ms
+    ]
+
+
+def write_open_interest(path: Path, stats: Iterable[OpenInterestStat]) -> None:
+    """Save open interest as a Binance metrics CSV with header (`.csv` or `.csv.gz`), atomically
+    like `write_klines`, the ratio columns left empty (they are not replayed). Times must fall on
+    whole seconds, all `create_time` holds."""
+    _check_writable(path)
+    blank = ("",) * len(_RATIO_COLUMNS)
+    rows = (
+        (
+            _create_time(stat.time),
+            stat.symbol,
+            _plain(stat.open_interest),
+            _plain(stat.open_interest_value),
+            *blank,
+        )
+        for stat in stats
+    )
+    _write_csv(path, METRICS_COLUMNS, rows)
+
+
+class _TimeOrder:
+    """Row times must increase, across the files of a range as within one."""
+
+    def __init__(self, column: str) -> None:
+        self._column = column
+        self._last_ms: int | None = None
+
+    def problem(self, time_ms: int) -> str | None:
+        last, self._last_ms = self._last_ms, time_ms
+        if last is not None and time_ms <= last:
             return (
-                f"calc_time {_when(funding.calc_time)} does not come after the previous "
-                f"row's {_when(last)}"
+                f"{self._column} {_when(time_ms)} does not come after the previous row's "
+                f"{_when(last)}"
             )
         return None
 
 
-def _read_funding(path: Path, order: _FundingOrder) -> Iterator[SettledFunding]:
+def _read_funding(path: Path, order: _TimeOrder) -> Iterator[SettledFunding]:
     def parse(fields: list[str], line_number: int) -> SettledFunding:
         try:
             funding = _parse_funding(fields)
         except _RowError as error:
             raise HistoryFileError(path, line_number, str(error)) from None
-        problem = order.problem(funding)
+        problem = order.problem(funding.calc_time)
         if problem is not None:
             raise HistoryFileError(path, line_number, problem)
         return funding
 
     return _read_rows(path, FUNDING_COLUMNS, FUNDING_FOLDER, parse)
+
+
+def _read_open_interest(path: Path, symbol: str, order: _TimeOrder) -> Iterator[OpenInterestStat]:
+    def parse(fields: list[str], line_number: int) -> OpenInterestStat:
+        try:
+            stat = _parse_open_interest(fields, symbol)
+        except _RowError as error:
+            raise HistoryFileError(path, line_number, str(error)) from None
+        problem = order.problem(stat.time)
+        if problem is not None:
+            raise HistoryFileError(path, line_number, problem)
+        return stat
+
+    return _read_rows(path, METRICS_COLUMNS, METRICS_FOLDER, parse)
 
 
 def _parse_funding(fields: list[str]) -> SettledFunding:
@@ -315,14 +450,57 @@ def _parse_funding(fields: list[str]) -> SettledFunding:
     return funding
 
 
-def _check_month(month: str) -> None:
+def _parse_open_interest(fields: list[str], symbol: str) -> OpenInterestStat:
+    if len(fields) != len(METRICS_COLUMNS):
+        if len(fields) == 1 and not fields[0].strip():
+            raise _RowError("empty line")
+        raise _RowError(f"expected {len(METRICS_COLUMNS)} columns, got {len(fields)}")
+    time_ms = _create_time_ms(fields[0])
+    if fields[1] != symbol:
+        raise _RowError(f"symbol {fields[1]!r} in a file of {symbol}")
+    numbers = fields[2:4]
+    try:
+        contracts, value = float(numbers[0]), float(numbers[1])
+    except ValueError:
+        raise _RowError(_bad_field(numbers, _OPEN_INTEREST_COLUMNS, (float, float))) from None
+    if not math.isfinite(contracts + value):
+        raise _RowError(_bad_field(numbers, _OPEN_INTEREST_COLUMNS, (float, float)))
+    if contracts < 0 or value < 0:
+        raise _RowError(f"negative open interest: {numbers[0]} contracts worth {numbers[1]}")
+    return OpenInterestStat(symbol, time_ms, contracts, value)
+
+
+def _create_time_ms(text: str) -> int:
+    """`2024-01-01 00:05:00` (UTC) in ms. fromisoformat is forty times faster than strptime but
+    takes other spellings too (a `T`, an offset), so the length, the space and the absence of an
+    offset pin the one Binance writes."""
+    if len(text) == len(_CREATE_TIME_EXAMPLE) and text[10] == " ":
+        with contextlib.suppress(ValueError):
+            moment = datetime.fromisoformat(text)
+            if moment.tzinfo is None:
+                return int(moment.replace(tzinfo=UTC).timestamp()) * 1000
+    raise _RowError(f"create_time {text!r} is not a UTC time like {_CREATE_TIME_EXAMPLE}")
+
+
+def _create_time(time_ms: int) -> str:
+    if time_ms % 1000:
+        raise ValueError(f"create_time holds whole seconds, and {time_ms} ms is not one")
+    return f"{to_datetime(time_ms):{_CREATE_TIME}}"
+
+
+def _plain(number: float) -> str:
+    """A float in plain decimals (0.00001, never 1e-05) that reads back as the same float."""
+    return f"{Decimal(repr(number)):f}"
+
+
+def _check_label(label: str, pattern: str, example: str, what: str) -> None:
     # strptime alone would take "2024-1", which names a file Binance never publishes.
     try:
-        well_formed = len(month) == len("2024-01") and bool(datetime.strptime(month, "%Y-%m"))
+        well_formed = len(label) == len(example) and bool(datetime.strptime(label, pattern))
     except ValueError:
         well_formed = False
     if not well_formed:
-        raise ValueError(f"month must look like 2024-01, got {month!r}")
+        raise ValueError(f"{what} must look like {example}, got {label!r}")
 
 
 def _read(
@@ -438,10 +616,11 @@ def _bad_field(
 
 def _is_header(fields: list[str], path: Path, columns: tuple[str, ...], kind: str) -> bool:
     """Whether the first row is Binance's header; a first row that is neither the header nor
-    data (a first field that is not a timestamp) is refused rather than skipped."""
+    data (a first field that does not start with a digit, as every timestamp and every
+    `create_time` does) is refused rather than skipped."""
     if tuple(field.strip() for field in fields) == columns:
         return True
-    if not fields[0].isdigit():
+    if not fields[0][:1].isdigit():
         expected = ",".join(columns)
         raise HistoryFileError(path, 1, f"not a Binance {kind} header, expected {expected}")
     return False
@@ -470,8 +649,8 @@ def _only_csv(archive: zipfile.ZipFile, path: Path) -> str:
     return members[0]
 
 
-def _month_file(csv_path: Path) -> Path:
-    found = _find_month_file(csv_path)
+def _required_file(csv_path: Path) -> Path:
+    found = find_history_file(csv_path)
     if found is not None:
         return found
     stem = csv_path.name.removesuffix(".csv")
@@ -482,25 +661,55 @@ def _month_file(csv_path: Path) -> Path:
     )
 
 
-def _find_month_file(csv_path: Path) -> Path | None:
+def find_history_file(csv_path: Path) -> Path | None:
     """The project's `.csv`, else Binance's `.csv.gz` or `.zip` of the same stem, if any."""
     stem = csv_path.name.removesuffix(".csv")
-    for suffix in _MONTH_FILE_SUFFIXES:
+    for suffix in _FILE_SUFFIXES:
         candidate = csv_path.with_name(stem + suffix)
         if candidate.exists():
             return candidate
     return None
 
 
-def _months(start_ms: int, end_ms: int) -> list[str]:
-    """The calendar months (UTC) that [start_ms, end_ms) touches, as `YYYY-MM`."""
-    first, last = to_datetime(start_ms), to_datetime(end_ms - 1)
-    year, month = first.year, first.month
-    months: list[str] = []
-    while (year, month) <= (last.year, last.month):
-        months.append(f"{year:04d}-{month:02d}")
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    return months
+def _spans(
+    start_ms: int,
+    end_ms: int,
+    first: Callable[[datetime], datetime],
+    after: Callable[[datetime], datetime],
+    label: str,
+) -> list[Span]:
+    """The spans from the one holding `start_ms` (its start is `first(moment)`) to the one
+    holding `end_ms - 1`, each starting where `after` puts the previous one's start."""
+    if end_ms <= start_ms:
+        raise ValueError(f"empty range: start {start_ms} is not before end {end_ms}")
+    begin = first(to_datetime(start_ms))
+    found: list[Span] = []
+    while _ms(begin) < end_ms:
+        end = after(begin)
+        found.append(Span(f"{begin:{label}}", _ms(begin), _ms(end)))
+        begin = end
+    return found
+
+
+def _month_start(moment: datetime) -> datetime:
+    return datetime(moment.year, moment.month, 1, tzinfo=UTC)
+
+
+def _next_month(start: datetime) -> datetime:
+    year, month = (start.year + 1, 1) if start.month == 12 else (start.year, start.month + 1)
+    return datetime(year, month, 1, tzinfo=UTC)
+
+
+def _day_start(moment: datetime) -> datetime:
+    return datetime(moment.year, moment.month, moment.day, tzinfo=UTC)
+
+
+def _next_day(start: datetime) -> datetime:
+    return start + timedelta(days=1)
+
+
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp()) * 1000
 
 
 def _check_writable(path: Path) -> None:

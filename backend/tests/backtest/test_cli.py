@@ -159,6 +159,12 @@ async def test_data_download_fetches_months_then_skips_them(tmp_path: Path) -> N
     assert first[0] == 0, first[2]
     assert "BTCUSDT candles: fetched 2024-01 (744)" in first[1]
     assert "BTCUSDT funding rates: fetched 2024-01 (93)" in first[1]
+    # Binance serves the last 30 days of open interest only: January 2024 is left to its archives.
+    assert (
+        "BTCUSDT open interest: nothing fetched; not served over REST: 31 from 2024-01-01 to "
+        "2024-01-31" in first[1]
+    )
+    assert "to replay the days before 2024-02-01, drop Binance Vision's daily metrics" in first[1]
     assert second[0] == 0, second[2]
     assert "BTCUSDT candles: nothing fetched; already complete: 2024-01" in second[1]
     assert "BTCUSDT funding rates: nothing fetched; already complete: 2024-01" in second[1]

@@ -110,7 +110,11 @@ async def test_a_backtest_without_funding_files_runs_and_says_funding_was_left_o
         result = await buy_and_hold(config, replay, "bh-without-funding")
 
     assert result.record.funding == FundingRecord((BTC,), Decimal(0), Decimal(0))
-    [warning] = [r for r in caplog.records if r.name == "alphatransformer.backtest.period"]
+    [warning] = [
+        r
+        for r in caplog.records
+        if r.name == "alphatransformer.backtest.period" and "funding" in r.getMessage()
+    ]
     assert warning.levelno == logging.WARNING
     assert warning.getMessage().startswith("no funding files for BTCUSDT in ")
     summary = report(result, tmp_path / "without", config, replay)

@@ -10,8 +10,8 @@ real wire format, driven by the test, with faults on command.
             await fake.push_kline(kline, closed=True)
 
 REST (Starlette under uvicorn): `/fapi/v1/time`, `exchangeInfo`, `klines`, `premiumIndex`,
-`fundingRate`, `fundingInfo`, `openInterest` (more in `rest_routes`), each answer with
-`X-MBX-USED-WEIGHT-1M`; `requests` counts calls per path.
+`fundingRate`, `fundingInfo`, `openInterest`, and `/futures/data/openInterestHist` (more in
+`rest_routes`), each answer with `X-MBX-USED-WEIGHT-1M`; `requests` counts calls per path.
 WebSocket (websockets): `/market/stream?streams=a/b` (combined: `{"stream", "data"}`) and
 `/market/ws/a/b` (raw events), with `SUBSCRIBE` / `UNSUBSCRIBE` / `LIST_SUBSCRIPTIONS` frames.
 Faults: `fail_next` (any status, Binance code, `Retry-After` or raw body, e.g. broken JSON),
@@ -56,6 +56,10 @@ from alphatransformer.utils.clock import Clock, WallClock
 
 PAYLOADS = Path(__file__).parent / "payloads"
 MINUTE_MS = 60_000
+DAY_MS = 1440 * MINUTE_MS
+OPEN_INTEREST_PERIOD_MS = 5 * MINUTE_MS
+# Binance serves open interest history for the last 30 days only.
+OPEN_INTEREST_HISTORY_MS = 30 * DAY_MS
 # A guard, not a timing assertion: a test waiting for something that never comes fails
 # instead of hanging.
 _WAIT_LIMIT_S = 5.0
@@ -211,6 +215,30 @@ def generate_funding_rates(
     ]
 
 
+def generate_open_interest(
+    symbol: str, start_ms: int, count: int, *, seed: int = 7
+) -> list[dict[str, Any]]:
+    """`count` open interest rows from `start_ms`, one every 5 minutes, as
+    `/futures/data/openInterestHist` rows (for `FakeBinance.open_interest_history[symbol]`):
+    a seeded walk in contracts of 3 decimals and its value at a price near 100, the same for the
+    same arguments, with the `CMCirculatingSupply` newer answers carry."""
+    rng = random.Random(seed)
+    contracts = 10_000.0
+    rows: list[dict[str, Any]] = []
+    for index in range(count):
+        contracts = round(contracts * (1 + rng.gauss(0, 0.001)), 3)
+        rows.append(
+            {
+                "symbol": symbol,
+                "sumOpenInterest": f"{contracts:.8f}",
+                "sumOpenInterestValue": f"{contracts * (100 + rng.uniform(-1, 1)):.8f}",
+                "CMCirculatingSupply": "19600000.00000000",
+                "timestamp": start_ms + index * OPEN_INTEREST_PERIOD_MS,
+            }
+        )
+    return rows
+
+
 class BinanceApiError(Exception):
     """Raised by a REST handler to answer `{code, msg}` with an HTTP status."""
 
@@ -241,8 +269,10 @@ class FakeBinance:
 
     Scripted state is plain data a test may edit: `exchange_info`, `premium_index`,
     `open_interest` and `funding_rates` start from the recorded payloads, `funding_info` (the
-    symbols `/fapi/v1/fundingInfo` lists as adjusted) empty; candles come from `set_klines`.
-    `clock` is the server's clock (`/fapi/v1/time`, event times, weight minutes).
+    symbols `/fapi/v1/fundingInfo` lists as adjusted) and `open_interest_history` (5-minute rows
+    by symbol) empty; candles come from `set_klines`. `clock` is the server's clock
+    (`/fapi/v1/time`, event times, weight minutes, and the 30 days of open interest history
+    served).
     """
 
     def __init__(self, *, clock: Clock | None = None) -> None:
@@ -256,6 +286,7 @@ class FakeBinance:
         for row in load_payload("http_get_funding_rate.json"):
             self.funding_rates.setdefault(row["symbol"], []).append(row)
         self.funding_info: list[dict[str, Any]] = []
+        self.open_interest_history: dict[str, list[dict[str, Any]]] = {}
         self.rest_routes: dict[tuple[str, str], _Handler] = {
             ("GET", "/fapi/v1/time"): lambda _: {"serverTime": self.clock.now_ms()},
             ("GET", "/fapi/v1/exchangeInfo"): lambda _: self.exchange_info,
@@ -264,6 +295,7 @@ class FakeBinance:
             ("GET", "/fapi/v1/fundingRate"): self._get_funding_rate,
             ("GET", "/fapi/v1/fundingInfo"): lambda _: self.funding_info,
             ("GET", "/fapi/v1/openInterest"): self._get_open_interest,
+            ("GET", "/futures/data/openInterestHist"): self._get_open_interest_hist,
         }
         """Handlers by (method, path): each takes the query and returns the JSON payload or
         raises `BinanceApiError`. Other routes answer 404 (faults still apply to them)."""
@@ -432,6 +464,20 @@ class FakeBinance:
 
     def _get_open_interest(self, query: QueryParams) -> dict[str, Any]:
         return _known(self.open_interest, self._symbol(query))
+
+    def _get_open_interest_hist(self, query: QueryParams) -> list[dict[str, Any]]:
+        """The 5-minute rows of the last 30 days by `clock`; a `startTime` before them is
+        refused, as Binance refuses it. Other periods are refused too: the fake holds 5m rows."""
+        symbol = self._symbol(query)
+        if query.get("period") != "5m":
+            raise BinanceApiError(400, -1130, "Data sent for parameter 'period' is not valid.")
+        oldest = self.clock.now_ms() - OPEN_INTEREST_HISTORY_MS
+        start = _parse(int, query.get("startTime", str(oldest)), -1100, "Illegal startTime.")
+        if start < oldest:
+            raise BinanceApiError(400, -1130, "parameter 'startTime' is invalid.")
+        rows = [r for r in self.open_interest_history.get(symbol, []) if r["timestamp"] >= oldest]
+        times = [row["timestamp"] for row in rows]
+        return _window(rows, times, query, _limit(query, default=30, maximum=500))
 
     def _symbol(self, query: QueryParams) -> str:
         symbol = query.get("symbol")

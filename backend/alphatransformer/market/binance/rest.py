@@ -1,6 +1,6 @@
 """Binance USDⓈ-M market data over REST: server time, symbol filters, candles (paged past the
 1,500-row limit), funding (history paged past its 1,000-row limit, and the symbols' settlement
-intervals) and open interest.
+intervals) and open interest (now, and its recent history in windows of 500 rows).
 
 Endpoint paths and their request weights are declared here, as data, next to the calls that use
 them; `BinanceHttp` enforces the budget.
@@ -21,9 +21,11 @@ from alphatransformer.market.binance.schemas import (
     parse_funding_rates,
     parse_kline_row,
     parse_open_interest,
+    parse_open_interest_history,
     parse_premium_index,
     parse_server_time,
 )
+from alphatransformer.market.history_files import OpenInterestStat
 from alphatransformer.market.types import FundingInfo, Interval, Kline, OpenInterest
 from alphatransformer.trading.filters import SymbolFilters
 from alphatransformer.utils.clock import Clock, WallClock
@@ -35,6 +37,7 @@ PREMIUM_INDEX = "/fapi/v1/premiumIndex"
 FUNDING_RATE = "/fapi/v1/fundingRate"
 FUNDING_INFO = "/fapi/v1/fundingInfo"
 OPEN_INTEREST = "/fapi/v1/openInterest"
+OPEN_INTEREST_HIST = "/futures/data/openInterestHist"
 
 WEIGHTS: dict[str, int] = {
     TIME: 1,
@@ -45,6 +48,9 @@ WEIGHTS: dict[str, int] = {
     # Weight 0 on paper, but paced by that same pool: charged 1 like fundingRate.
     FUNDING_INFO: 1,
     OPEN_INTEREST: 1,
+    # Weight 0 on paper, but paced by its own pool (1,000 requests per 5 minutes): charged 1
+    # like fundingRate.
+    OPEN_INTEREST_HIST: 1,
 }
 """Request weight per endpoint; klines are priced by `limit` (`KLINES_WEIGHTS`)."""
 
@@ -54,6 +60,22 @@ KLINES_WEIGHTS: tuple[tuple[int, int], ...] = ((99, 1), (499, 2), (1000, 5), (15
 KLINES_MAX_LIMIT = 1500
 KLINES_DEFAULT_LIMIT = 500
 FUNDING_RATE_MAX_LIMIT = 1000
+OPEN_INTEREST_HIST_MAX_LIMIT = 500
+OPEN_INTEREST_HIST_DAYS = 30
+"""Binance serves open interest history for the last 30 days only; an older start is refused."""
+OPEN_INTEREST_HIST_PERIODS = frozenset(
+    {
+        Interval.M5,
+        Interval.M15,
+        Interval.M30,
+        Interval.H1,
+        Interval.H2,
+        Interval.H4,
+        Interval.H6,
+        Interval.H12,
+        Interval.D1,
+    }
+)
 
 
 def klines_weight(limit: int) -> int:
@@ -204,6 +226,55 @@ class BinanceMarketRest:
     async def open_interest(self, symbol: str) -> OpenInterest:
         """Open interest of `symbol` now, in contracts."""
         return parse_open_interest(await self._get(OPEN_INTEREST, {"symbol": symbol}))
+
+    async def open_interest_history(
+        self,
+        symbol: str,
+        period: Interval,
+        *,
+        start_ms: int | None = None,
+        end_ms: int | None = None,
+        limit: int = 30,
+    ) -> list[OpenInterestStat]:
+        """Open interest sampled every `period`, oldest first: from `start_ms` on if given, else
+        the newest. Binance keeps only the last `OPEN_INTEREST_HIST_DAYS` days of it."""
+        if period not in OPEN_INTEREST_HIST_PERIODS:
+            raise ValueError(f"open interest history has no {period} period")
+        _check_limit(limit, OPEN_INTEREST_HIST_MAX_LIMIT)
+        params: dict[str, str | int] = {
+            "symbol": symbol,
+            "period": period.value,
+            "limit": limit,
+            **_time_range(start_ms, end_ms),
+        }
+        return parse_open_interest_history(await self._get(OPEN_INTEREST_HIST, params))
+
+    async def open_interest_history_range(
+        self,
+        symbol: str,
+        period: Interval,
+        start_ms: int,
+        end_ms: int,
+        *,
+        page_limit: int = OPEN_INTEREST_HIST_MAX_LIMIT,
+    ) -> AsyncIterator[OpenInterestStat]:
+        """Every open interest stamped in [start_ms, end_ms], oldest first, each exactly once,
+        fetched in windows of `page_limit` periods.
+
+        Windows rather than `_pages`' cursor: a window of `page_limit` periods holds no more rows
+        than a page, so none is lost whether Binance fills a page from the window's start or
+        its end, and a window with a hole in Binance's history (there are some) does not end
+        the sweep as a short page would.
+        """
+        _check_limit(page_limit, OPEN_INTEREST_HIST_MAX_LIMIT)
+        window_ms = page_limit * period.ms
+        for start in range(start_ms, end_ms + 1, window_ms):
+            end = min(start + window_ms - 1, end_ms)
+            page = await self.open_interest_history(
+                symbol, period, start_ms=start, end_ms=end, limit=page_limit
+            )
+            for stat in page:
+                yield stat
 
     async def _get(self, path: str, params: Params | None = None) -> object:
         return await self._http.get(path, params, weight=WEIGHTS[path])

@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from alphatransformer.market.binance.errors import MalformedMessage
+from alphatransformer.market.history_files import OpenInterestStat
 from alphatransformer.market.types import FundingInfo, Interval, Kline, OpenInterest
 from alphatransformer.trading.filters import SymbolFilters
 
@@ -349,3 +350,18 @@ def parse_open_interest(payload: Any) -> OpenInterest:
         open_interest=_field(payload, "openInterest", _float, where),
         time=_field(payload, "time", _int, where),
     )
+
+
+def parse_open_interest_history(payload: Any) -> list[OpenInterestStat]:
+    """`/futures/data/openInterestHist` rows, oldest first as Binance sends them; fields beyond
+    the open interest (`CMCirculatingSupply`) are ignored."""
+    where = "openInterestHist[]"
+    return [
+        OpenInterestStat(
+            symbol=_field(row, "symbol", _str, where),
+            time=_field(row, "timestamp", _int, where),
+            open_interest=_field(row, "sumOpenInterest", _float, where),
+            open_interest_value=_field(row, "sumOpenInterestValue", _float, where),
+        )
+        for row in _read(payload, _list, "openInterestHist")
+    ]

@@ -5,7 +5,12 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from fakes.binance_server import FakeBinance, generate_funding_rates, generate_klines
+from fakes.binance_server import (
+    FakeBinance,
+    generate_funding_rates,
+    generate_klines,
+    generate_open_interest,
+)
 from market.binance.fake_time import START_MS, FakeTime
 
 from alphatransformer.market.binance.errors import BinanceBadRequest, MalformedMessage
@@ -14,10 +19,16 @@ from alphatransformer.market.binance.rest import (
     FUNDING_INFO,
     FUNDING_RATE,
     KLINES,
+    OPEN_INTEREST_HIST,
     BinanceMarketRest,
     klines_weight,
 )
-from alphatransformer.market.binance.schemas import FundingRate, parse_funding_rates
+from alphatransformer.market.binance.schemas import (
+    FundingRate,
+    parse_funding_rates,
+    parse_open_interest_history,
+)
+from alphatransformer.market.history_files import OpenInterestStat
 from alphatransformer.market.types import FundingInfo, Interval, OpenInterest
 from alphatransformer.utils.clock import ManualClock
 
@@ -226,3 +237,55 @@ async def test_the_time_offset_is_server_time_minus_local_time_and_is_remembered
     assert await rest.server_time() == START_MS
     assert await rest.time_offset_ms() == 1500
     assert rest.server_now_ms() == START_MS
+
+
+async def test_open_interest_history_parses_binances_rows(
+    fake: FakeBinance, rest: BinanceMarketRest
+) -> None:
+    fake.open_interest_history["BTCUSDT"] = [
+        {
+            "symbol": "BTCUSDT",
+            "sumOpenInterest": "20403.63700000",
+            "sumOpenInterestValue": "150570784.07809979",
+            "CMCirculatingSupply": "19600000.00000000",
+            "timestamp": DAY_MS,
+        }
+    ]
+
+    stats = await rest.open_interest_history("BTCUSDT", Interval.M5, start_ms=DAY_MS)
+
+    assert stats == [OpenInterestStat("BTCUSDT", DAY_MS, 20403.637, 150570784.07809979)]
+
+
+async def test_open_interest_history_range_comes_in_windows_each_sample_exactly_once(
+    fake: FakeBinance, rest: BinanceMarketRest
+) -> None:
+    served = generate_open_interest("BTCUSDT", DAY_MS, 1000)  # 3.5 days of 5-minute samples
+    del served[420:460]  # a hole in Binance's history: that window's page is short
+    fake.open_interest_history["BTCUSDT"] = served
+    start, end = DAY_MS + 1, served[-1]["timestamp"]
+
+    got = [
+        stat
+        async for stat in rest.open_interest_history_range(
+            "BTCUSDT", Interval.M5, start, end, page_limit=100
+        )
+    ]
+
+    assert got == parse_open_interest_history(served[1:])  # no sample lost, none twice
+    assert fake.requests[OPEN_INTEREST_HIST] == 10  # 999 periods in windows of 100
+
+
+async def test_open_interest_history_older_than_30_days_is_refused(
+    fake: FakeBinance, rest: BinanceMarketRest
+) -> None:
+    month_ago = START_MS - 31 * 86_400_000
+    fake.open_interest_history["BTCUSDT"] = generate_open_interest("BTCUSDT", month_ago, 10)
+
+    with pytest.raises(BinanceBadRequest, match="startTime"):
+        await rest.open_interest_history("BTCUSDT", Interval.M5, start_ms=month_ago)
+    assert await rest.open_interest_history("BTCUSDT", Interval.M5) == []
+    with pytest.raises(ValueError, match="no 3m period"):
+        await rest.open_interest_history("BTCUSDT", Interval.M3)
+    with pytest.raises(ValueError, match=r"limit must be in \[1, 500\]"):
+        await rest.open_interest_history("BTCUSDT", Interval.M5, limit=501)
