@@ -15,6 +15,7 @@ from typing import TypeVar
 
 from alphatransformer.config.schema import MarketConfig
 from alphatransformer.market.history_files import (
+    METRICS_PERIOD,
     read_funding_range,
     read_open_interest_range,
     read_range,
@@ -146,7 +147,9 @@ def load_open_interest(
     loaded = _load_series(
         symbols,
         lambda symbol: read_open_interest_range(period.history, symbol, first_ms, period.end_ms),
-        lambda stat: (stat.time, stat.open_interest),
+        # A sample is shown from the end of its 5-minute period: whether Binance stamps it at
+        # the period's start or end, the agent never sees it before it was taken.
+        lambda stat: (stat.time + METRICS_PERIOD.ms, stat.open_interest),
         period.history,
         files="metrics",
         consequence="open interest is not replayed for them and the agent sees none "

@@ -356,17 +356,20 @@ def read_open_interest_range(
     history of most ranges starts where the files start, and the replay shows no open interest
     before it. From the first file on a missing day is an error: the replay would go on showing
     the last value of the day before as current.
+
+    Each file is read for its own day only: Binance's older archives run from 00:05 to the
+    next day's 00:00, which the next day's file holds too.
     """
-    paths = [open_interest_path(root, symbol, day.label) for day in days(start_ms, end_ms)]
+    spans = days(start_ms, end_ms)
+    paths = [open_interest_path(root, symbol, day.label) for day in spans]
     first = next((index for index, path in enumerate(paths) if find_history_file(path)), None)
     if first is None:
         return None
-    order = _TimeOrder(METRICS_COLUMNS[0])
     return [
         stat
-        for path in paths[first:]
-        for stat in _read_open_interest(_required_file(path), symbol, order)
-        if start_ms <= stat.time < end_ms
+        for day, path in zip(spans[first:], paths[first:], strict=True)
+        for stat in read_open_interest(_required_file(path), symbol)
+        if max(start_ms, day.start_ms) <= stat.time < min(end_ms, day.end_ms)
     ]
 
 
@@ -421,7 +424,12 @@ def _read_funding(path: Path, order: _TimeOrder) -> Iterator[SettledFunding]:
 
 
 def _read_open_interest(path: Path, symbol: str, order: _TimeOrder) -> Iterator[OpenInterestStat]:
-    def parse(fields: list[str], line_number: int) -> OpenInterestStat:
+    """The file's samples; a row whose numbers Binance left blank is no sample and is passed
+    over (its archives have some)."""
+
+    def parse(fields: list[str], line_number: int) -> OpenInterestStat | None:
+        if len(fields) == len(METRICS_COLUMNS) and not (fields[2].strip() and fields[3].strip()):
+            return None
         try:
             stat = _parse_open_interest(fields, symbol)
         except _RowError as error:
@@ -431,7 +439,8 @@ def _read_open_interest(path: Path, symbol: str, order: _TimeOrder) -> Iterator[
             raise HistoryFileError(path, line_number, problem)
         return stat
 
-    return _read_rows(path, METRICS_COLUMNS, METRICS_FOLDER, parse)
+    rows = _read_rows(path, METRICS_COLUMNS, METRICS_FOLDER, parse)
+    return (stat for stat in rows if stat is not None)
 
 
 def _parse_funding(fields: list[str]) -> SettledFunding:

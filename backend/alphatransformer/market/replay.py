@@ -38,6 +38,7 @@ TimeSeries = Sequence[tuple[int, float]]
 _HOUR_MS = 3_600_000
 # A funding series of a single entry is taken to follow Binance's usual 8 h schedule.
 _DEFAULT_FUNDING_PERIOD_MS = 8 * _HOUR_MS
+_FUNDING_HOURS = (8, 4, 1)
 
 
 class ReplayMarket(CachedMarket):
@@ -203,7 +204,7 @@ class ReplayMarket(CachedMarket):
         time_ms, rate = settled
         # The schedule is public in advance, so the next entry's time (not its rate) is known;
         # after the last entry, the schedule is taken to go on as it went.
-        interval_ms = timeline.gap_after(time_ms) or _DEFAULT_FUNDING_PERIOD_MS
+        interval_ms = _funding_interval_ms(timeline.gap_after(time_ms))
         return FundingInfo(
             symbol=symbol,
             mark_price=last.close,
@@ -382,6 +383,18 @@ class _Timeline:
         if index < len(self._times):
             return self._times[index] - time_ms
         return time_ms - self._times[-2] if len(self._times) > 1 else None
+
+
+def _funding_interval_ms(gap_ms: int | None) -> int:
+    """The funding interval a gap between two settlements shows: the longest of Binance's
+    (8, 4 or 1 h) that divides it, so a settlement missing from the history (a 16 h gap) does
+    not make up a schedule Binance never had; 8 h when there is no gap to go by."""
+    if gap_ms is None:
+        return _DEFAULT_FUNDING_PERIOD_MS
+    for hours in _FUNDING_HOURS:
+        if gap_ms % (hours * _HOUR_MS) == 0:
+            return hours * _HOUR_MS
+    return _DEFAULT_FUNDING_PERIOD_MS
 
 
 def _tapes(

@@ -32,6 +32,7 @@ from alphatransformer.backtest.runner import (
 )
 from alphatransformer.config.schema import AgentConfig, AppConfig, LLMConfig
 from alphatransformer.market.history_files import (
+    METRICS_PERIOD,
     OpenInterestStat,
     days,
     open_interest_path,
@@ -103,7 +104,7 @@ def warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
     ]
 
 
-async def test_the_prompt_shows_the_last_open_interest_stamped_by_each_decision(
+async def test_the_prompt_shows_the_last_open_interest_whose_period_ended_by_each_decision(
     tmp_path: Path,
 ) -> None:
     root = write_btc_market(tmp_path / "history")
@@ -117,13 +118,15 @@ async def test_the_prompt_shows_the_last_open_interest_stamped_by_each_decision(
         entrant = configured_entrant("llm", config, ModelOptions())
         [result] = await run_entrants([entrant], ["llm-open-interest"], replay)
 
-    times = [START + index * HOUR for index in range(DECISIONS)]
+    # Each sample is shown from the end of its 5-minute period: at a decision at T, the one
+    # stamped T - 5 min.
+    times = [START + index * HOUR - METRICS_PERIOD.ms for index in range(DECISIONS)]
     assert [shown_open_interest(request) for request in server.requests] == [
         number(contracts(time), OPEN_INTEREST_DIGITS) for time in times
     ]
-    # 00:00 on the 11th is sample 2,880: shown as of its own time, the next one (5 minutes
-    # later, 3,881 contracts) never before its time.
-    assert shown_open_interest(server.requests[0]) == "3880"
+    # 00:00 on the 11th: sample 2,879 (23:55, 3,879 contracts); the one stamped 00:00 itself
+    # (3,880) only from 00:05.
+    assert shown_open_interest(server.requests[0]) == "3879"
     assert result.record.open_interest == OpenInterestRecord((), {})
     assert report(result, tmp_path / "report", config, replay) == {"replayed": True}
 
@@ -164,12 +167,13 @@ async def test_files_starting_after_the_first_decision_are_replayed_from_then_an
     with caplog.at_level(logging.WARNING, logger="alphatransformer.backtest"):
         result = await buy_and_hold(config, replay, "bh-late-open-interest")
 
-    assert result.record.open_interest == OpenInterestRecord((), {BTC: START + DAY})
+    # The first sample, stamped at midnight, is shown from the end of its period.
+    assert result.record.open_interest == OpenInterestRecord((), {BTC: START + DAY + 300_000})
     assert [w for w in warnings(caplog) if "open interest" in w] == [
-        "open interest files for BTCUSDT (from 2024-01-12 00:00:00+00:00) start after the first "
+        "open interest files for BTCUSDT (from 2024-01-12 00:05:00+00:00) start after the first "
         "decision at 2024-01-11 00:00:00+00:00: the agent sees no open interest for them before"
     ]
     assert report(result, tmp_path / "late", config, replay) == {
         "replayed": True,
-        "starts_after_the_first_decision": {BTC: "2024-01-12T00:00:00.000+00:00"},
+        "starts_after_the_first_decision": {BTC: "2024-01-12T00:05:00.000+00:00"},
     }

@@ -146,10 +146,6 @@ DAMAGED = {
         ["2024-01-01 00:00:00,BTCUSDT,abc,1,,,,"],
         f"{NAME}, line 2: sum_open_interest 'abc' is not a number",
     ),
-    "value empty": (
-        ["2024-01-01 00:00:00,BTCUSDT,1,,,,,"],
-        f"{NAME}, line 2: sum_open_interest_value '' is not a number",
-    ),
     "value not finite": (
         ["2024-01-01 00:00:00,BTCUSDT,1,inf,,,,"],
         f"{NAME}, line 2: sum_open_interest_value 'inf' is not a finite number",
@@ -183,6 +179,15 @@ def test_a_damaged_row_is_an_error_naming_file_and_line(
 
     assert str(caught.value) == message
     assert caught.value.path == path
+
+
+def test_a_sample_binance_left_blank_is_passed_over(tmp_path: Path) -> None:
+    blank = ["2024-01-01 00:05:00,BTCUSDT,,,,,,", "2024-01-01 00:10:00,BTCUSDT,1,,,,,"]
+    path = write_text(tmp_path, [ROWS[0], *blank, "2024-01-01 00:15:00,BTCUSDT,2,3,,,,"])
+
+    stats = read_open_interest(path, "BTCUSDT")
+
+    assert [(s.time - JAN_1) // M5 for s in stats] == [0, 3]
 
 
 def test_a_funding_file_is_not_taken_for_a_metrics_file(tmp_path: Path) -> None:
@@ -236,10 +241,17 @@ def test_a_day_missing_after_the_first_file_says_which(tmp_path: Path) -> None:
         read_open_interest_range(tmp_path, "BTCUSDT", JAN_1, JAN_2 + M5)
 
 
-def test_samples_out_of_order_across_days_are_refused(tmp_path: Path) -> None:
-    # The first day's file ends with a sample from the second day's first minutes.
-    write_open_interest(open_interest_path(tmp_path, "BTCUSDT", "2024-01-01"), every_5m(JAN_2, 1))
-    write_day(tmp_path, JAN_2, "2024-01-02")
+def test_an_archive_running_to_the_next_midnight_is_read_for_its_own_day_only(
+    tmp_path: Path,
+) -> None:
+    """Binance's older archives run from 00:05 to the next day's 00:00, which the next day's
+    file (an archive of the newer kind, or a download) holds too: each sample is taken once,
+    from the file of its own day."""
+    older = every_5m(JAN_1 + M5, 288)  # 00:05 on the 1st to 00:00 on the 2nd
+    older[-1] = OpenInterestStat("BTCUSDT", JAN_2, 1.0, 1.0)  # the 2nd's own file says otherwise
+    write_open_interest(open_interest_path(tmp_path, "BTCUSDT", "2024-01-01"), older)
+    second = write_day(tmp_path, JAN_2, "2024-01-02")
 
-    with pytest.raises(HistoryFileError, match=r"^BTCUSDT-metrics-2024-01-02.csv, line 2: "):
-        read_open_interest_range(tmp_path, "BTCUSDT", JAN_1, JAN_3)
+    stats = read_open_interest_range(tmp_path, "BTCUSDT", JAN_1, JAN_3)
+
+    assert stats == older[:-1] + second

@@ -360,9 +360,11 @@ def test_funding_and_open_interest_are_known_only_from_their_time() -> None:
 
 def test_the_funding_schedule_is_read_from_the_gaps_between_settlements() -> None:
     """A symbol Binance moved from 8 h to 4 h funding, then to 1 h: the interval reported is
-    the one to the next settlement, and after the last one, the last gap."""
+    the one to the next settlement (the longest of 8, 4 and 1 h dividing the gap), and after the
+    last one, the last gap."""
     clock = ManualClock(REPLAY_START)
-    times = [REPLAY_START + hours * HOUR for hours in (0, 8, 12, 16, 17)]
+    # The settlement at 08:00 is missing from the history: a 16 h gap, not a 16 h schedule.
+    times = [REPLAY_START + hours * HOUR for hours in (0, 16, 20, 24, 25)]
     market = ReplayMarket(
         SYMBOLS,
         CONFIG,
@@ -372,12 +374,12 @@ def test_the_funding_schedule_is_read_from_the_gaps_between_settlements() -> Non
     )
     market.load_history()
     seen = []
-    for hours in (1, 9, 13, 16, 18):
+    for hours in (1, 17, 21, 24, 26):
         move(market, clock, REPLAY_START + hours * HOUR)
         info = market.funding("BTCUSDT")
         assert info is not None
         seen.append((info.interval_hours, (info.next_funding_time - REPLAY_START) // HOUR))
-    assert seen == [(8, 8), (4, 12), (4, 16), (1, 17), (1, 18)]
+    assert seen == [(8, 8), (4, 20), (4, 24), (1, 25), (1, 26)]
     lone = market.funding("ETHUSDT")
     assert lone is not None
     assert lone.interval_hours == 8  # a single settlement: Binance's usual schedule

@@ -154,7 +154,7 @@ class BinanceMarket(CachedMarket):
         if self._started:
             return
         await self._rest.time_offset_ms()
-        self._funding_intervals = await self._rest.funding_intervals()
+        self._funding_intervals = await self._rest.funding_intervals(self._symbols)
         for symbol in self._symbols:
             for interval in self._intervals:
                 await self._load_history(symbol, interval)
@@ -331,7 +331,7 @@ class BinanceMarket(CachedMarket):
         while True:
             await asyncio.sleep(self._options.funding_intervals_poll_s)
             try:
-                self._funding_intervals = await self._rest.funding_intervals()
+                self._funding_intervals = await self._rest.funding_intervals(self._symbols)
             except BinanceError as exc:
                 logger.warning("funding intervals poll failed: %s", exc)
                 continue

@@ -8,7 +8,7 @@ them; `BinanceHttp` enforces the budget.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from dataclasses import replace
 from typing import TypeVar
 
@@ -218,10 +218,10 @@ class BinanceMarketRest:
         async for rate in _pages(page, start_ms, end_ms, page_limit, "fundingRate"):
             yield rate
 
-    async def funding_intervals(self) -> dict[str, int]:
-        """Hours between funding settlements of the symbols Binance adjusted, by symbol; a
-        symbol left out settles every 8 hours."""
-        return parse_funding_intervals(await self._get(FUNDING_INFO))
+    async def funding_intervals(self, symbols: Collection[str] | None = None) -> dict[str, int]:
+        """Hours between funding settlements of the symbols Binance adjusted, by symbol (of
+        `symbols` only, when given); a symbol left out settles every 8 hours."""
+        return parse_funding_intervals(await self._get(FUNDING_INFO), symbols)
 
     async def open_interest(self, symbol: str) -> OpenInterest:
         """Open interest of `symbol` now, in contracts."""

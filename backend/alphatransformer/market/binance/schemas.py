@@ -9,7 +9,7 @@ is to blame once something has failed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -330,15 +330,19 @@ def _parse_funding_rate(row: Any) -> FundingRate:
     )
 
 
-def parse_funding_intervals(payload: Any) -> dict[str, int]:
+def parse_funding_intervals(payload: Any, symbols: Collection[str] | None = None) -> dict[str, int]:
     """`/fapi/v1/fundingInfo` → hours between settlements, by symbol. Binance lists only the
-    symbols whose funding it adjusted: any other settles every 8 hours."""
+    symbols whose funding it adjusted: any other settles every 8 hours.
+
+    Given `symbols`, only their entries are read: an odd entry for a symbol nobody trades must
+    not stop the market from starting."""
     where = "fundingInfo[]"
     return {
         _field(entry, "symbol", _str, where): _field(
             entry, "fundingIntervalHours", _positive_int, where
         )
         for entry in _read(payload, _list, "fundingInfo")
+        if symbols is None or (isinstance(entry, dict) and entry.get("symbol") in symbols)
     }
 
 

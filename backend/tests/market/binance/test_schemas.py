@@ -342,6 +342,18 @@ def test_funding_info_that_is_not_a_list_of_objects_is_malformed() -> None:
     assert malformed_field(parse_funding_intervals, ["BLZUSDT"]) == "fundingInfo[].symbol"
 
 
+def test_funding_info_read_for_some_symbols_skips_the_odd_entries_of_others() -> None:
+    payload = funding_info_payload()
+    payload[0]["fundingIntervalHours"] = 0  # BLZUSDT's entry is broken
+    payload.append({"note": "an entry with no symbol"})
+
+    assert parse_funding_intervals(payload, {"1000PEPEUSDT", "BTCUSDT"}) == {"1000PEPEUSDT": 1}
+    assert (
+        malformed_field(lambda p: parse_funding_intervals(p, {"BLZUSDT"}), payload)
+        == "fundingInfo[].fundingIntervalHours"
+    )
+
+
 def test_open_interest_becomes_open_interest() -> None:
     assert parse_open_interest(load_payload("http_get_open_interest.json")) == OpenInterest(
         symbol="BTCUSDT", open_interest=81205.384, time=1736899744873

@@ -75,21 +75,23 @@ def _split_transcripts(bind: sa.Connection) -> None:
 
 def _join_transcripts(bind: sa.Connection) -> None:
     messages = dict(bind.execute(sa.select(_prompts.c.hash, _prompts.c.message)).all())
-    query = sa.select(_cycles.c.id, _cycles.c.transcript, _cycles.c.system_prompt_hash).where(
-        _cycles.c.system_prompt_hash.is_not(None)
-    )
-    for cycle_id, transcript, digest in bind.execute(query).all():
-        joined = [messages[digest], *(transcript or [])]
-        bind.execute(sa.update(_cycles).where(_cycles.c.id == cycle_id).values(transcript=joined))
+    pointing = _cycles.c.system_prompt_hash.is_not(None)
+    for rows in _batches(bind, pointing, _cycles.c.system_prompt_hash):
+        for row in rows:
+            joined = [messages[row.system_prompt_hash], *(row.transcript or [])]
+            update = sa.update(_cycles).where(_cycles.c.id == row.id)
+            bind.execute(update.values(transcript=joined))
 
 
-def _batches(bind: sa.Connection, condition: Any) -> Iterator[Sequence[sa.Row[Any, Any]]]:
-    """The cycles' (id, transcript) in id order, a batch at a time (a year of cycles would
-    not fit in memory at once)."""
+def _batches(
+    bind: sa.Connection, condition: Any, *more: sa.ColumnClause[Any]
+) -> Iterator[Sequence[sa.Row[Any, Any]]]:
+    """The cycles' (id, transcript, *more) in id order, a batch at a time (a year of cycles
+    would not fit in memory at once)."""
     after = ""
     while True:
         query = (
-            sa.select(_cycles.c.id, _cycles.c.transcript)
+            sa.select(_cycles.c.id, _cycles.c.transcript, *more)
             .where(condition, _cycles.c.id > after)
             .order_by(_cycles.c.id)
             .limit(_BATCH)
