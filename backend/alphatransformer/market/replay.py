@@ -36,6 +36,9 @@ TimeSeries = Sequence[tuple[int, float]]
 """Values stamped with times (ms), oldest first: funding rates, open interest."""
 
 _HOUR_MS = 3_600_000
+OPEN_INTEREST_MAX_AGE_MS = 15 * 60_000
+"""Three of Binance's 5-minute open interest samples: an older one means the history has a
+hole there."""
 # A funding series of a single entry is taken to follow Binance's usual 8 h schedule.
 _DEFAULT_FUNDING_PERIOD_MS = 8 * _HOUR_MS
 _FUNDING_HOURS = (8, 4, 1)
@@ -216,13 +219,15 @@ class ReplayMarket(CachedMarket):
         )
 
     def open_interest(self, symbol: str) -> OpenInterest | None:
-        """The last open interest stamped by now; None without an open interest series."""
+        """The last open interest stamped by now; None without an open interest series, and
+        when the last one is older than `OPEN_INTEREST_MAX_AGE_MS` (a hole in the history
+        is shown as no data, not as a value hours old)."""
         timeline = self._open_interest.get(self._known(symbol))
         now_ms = self._now_ms
         if timeline is None or now_ms is None:
             return None
         point = timeline.as_of(now_ms)
-        if point is None:
+        if point is None or now_ms - point[0] > OPEN_INTEREST_MAX_AGE_MS:
             return None
         time_ms, value = point
         return OpenInterest(symbol=symbol, open_interest=value, time=time_ms)

@@ -385,6 +385,27 @@ def test_the_funding_schedule_is_read_from_the_gaps_between_settlements() -> Non
     assert lone.interval_hours == 8  # a single settlement: Binance's usual schedule
 
 
+def test_open_interest_older_than_three_samples_is_shown_as_none() -> None:
+    """A hole in Binance's metrics (a day that stops early): no value, rather than the last
+    one for hours."""
+    clock = ManualClock(REPLAY_START)
+    minute = 60_000
+    market = ReplayMarket(
+        SYMBOLS,
+        CONFIG,
+        clock,
+        DATA,
+        open_interest={"BTCUSDT": [(REPLAY_START + m * minute, 100.0 + m) for m in (0, 5, 10)]},
+    )
+    market.load_history()
+    shown = []
+    for minutes in (12, 25, 26, 60):
+        move(market, clock, REPLAY_START + minutes * minute)
+        point = market.open_interest("BTCUSDT")
+        shown.append(None if point is None else point.open_interest)
+    assert shown == [110.0, 110.0, None, None]
+
+
 def test_data_is_fresh_while_the_newest_due_candle_is_visible() -> None:
     last_close = START + 12 * DAY  # the data ends here
     market, clock = replay(last_close - MINUTE)
