@@ -47,6 +47,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from operator import attrgetter
 from pathlib import Path
 from typing import TextIO, TypeVar
 
@@ -410,37 +411,47 @@ class _TimeOrder:
 
 
 def _read_funding(path: Path, order: _TimeOrder) -> Iterator[SettledFunding]:
-    def parse(fields: list[str], line_number: int) -> SettledFunding:
-        try:
-            funding = _parse_funding(fields)
-        except _RowError as error:
-            raise HistoryFileError(path, line_number, str(error)) from None
-        problem = order.problem(funding.calc_time)
-        if problem is not None:
-            raise HistoryFileError(path, line_number, problem)
-        return funding
-
-    return _read_rows(path, FUNDING_COLUMNS, FUNDING_FOLDER, parse)
+    return _read_timed(
+        path, FUNDING_COLUMNS, FUNDING_FOLDER, _parse_funding, attrgetter("calc_time"), order
+    )
 
 
 def _read_open_interest(path: Path, symbol: str, order: _TimeOrder) -> Iterator[OpenInterestStat]:
     """The file's samples; a row whose numbers Binance left blank is no sample and is passed
     over (its archives have some)."""
 
-    def parse(fields: list[str], line_number: int) -> OpenInterestStat | None:
+    def parse(fields: list[str]) -> OpenInterestStat | None:
         if len(fields) == len(METRICS_COLUMNS) and not (fields[2].strip() and fields[3].strip()):
             return None
+        return _parse_open_interest(fields, symbol)
+
+    return _read_timed(path, METRICS_COLUMNS, METRICS_FOLDER, parse, attrgetter("time"), order)
+
+
+def _read_timed(
+    path: Path,
+    columns: tuple[str, ...],
+    kind: str,
+    parse_row: Callable[[list[str]], _T | None],
+    time_of: Callable[[_T], int],
+    order: _TimeOrder,
+) -> Iterator[_T]:
+    """The rows of a file of values stamped with times, each after the one before (`order`
+    spans the files of a range); a row `parse_row` makes None of holds no value."""
+
+    def parse(fields: list[str], line_number: int) -> _T | None:
         try:
-            stat = _parse_open_interest(fields, symbol)
+            row = parse_row(fields)
         except _RowError as error:
             raise HistoryFileError(path, line_number, str(error)) from None
-        problem = order.problem(stat.time)
+        if row is None:
+            return None
+        problem = order.problem(time_of(row))
         if problem is not None:
             raise HistoryFileError(path, line_number, problem)
-        return stat
+        return row
 
-    rows = _read_rows(path, METRICS_COLUMNS, METRICS_FOLDER, parse)
-    return (stat for stat in rows if stat is not None)
+    return (row for row in _read_rows(path, columns, kind, parse) if row is not None)
 
 
 def _parse_funding(fields: list[str]) -> SettledFunding:
