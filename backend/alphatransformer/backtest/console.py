@@ -21,6 +21,7 @@ from rich.progress import (
 from rich.table import Table
 
 from alphatransformer.backtest.downloads import Downloads, FileDownload, Outcome
+from alphatransformer.market.binance.rest import OPEN_INTEREST_HIST_DAYS
 from alphatransformer.utils.clock import to_datetime
 
 if TYPE_CHECKING:
@@ -115,7 +116,8 @@ def print_downloads(console: Console, done: Downloads) -> None:
     if unserved:
         after = max(file.span.end_ms for file in unserved)
         console.print(
-            f"Binance's REST API serves the last 30 days of open interest only: to replay the "
+            f"Binance's REST API serves the last {OPEN_INTEREST_HIST_DAYS} days of open interest "
+            "only: to replay the "
             f"days before {to_datetime(after):%Y-%m-%d}, drop Binance Vision's daily metrics "
             "files (data/futures/um/daily/metrics/SYMBOL/SYMBOL-metrics-YYYY-MM-DD.zip) into "
             f"{unserved[0].path.parents[2]}/SYMBOL/metrics/.",

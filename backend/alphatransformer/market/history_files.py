@@ -237,7 +237,7 @@ def history_path(root: Path, symbol: str, interval: Interval, month: str) -> Pat
 
     The file name is Binance's, so a downloaded archive sits next to it under the same stem.
     """
-    _check_label(month, "%Y-%m", "2024-01", "month")
+    _check_month(month)
     return root / symbol / interval.value / f"{symbol}-{interval.value}-{month}.csv"
 
 
@@ -274,7 +274,7 @@ class SettledFunding:
 def funding_path(root: Path, symbol: str, month: str) -> Path:
     """Where a month of funding rates lives, beside the candles:
     `root/BTCUSDT/fundingRate/BTCUSDT-fundingRate-2024-01.csv` (Binance's file name)."""
-    _check_label(month, "%Y-%m", "2024-01", "month")
+    _check_month(month)
     return root / symbol / FUNDING_FOLDER / f"{symbol}-{FUNDING_FOLDER}-{month}.csv"
 
 
@@ -456,9 +456,7 @@ def _read_timed(
 
 def _parse_funding(fields: list[str]) -> SettledFunding:
     if len(fields) != len(FUNDING_COLUMNS):
-        if len(fields) == 1 and not fields[0].strip():
-            raise _RowError("empty line")
-        raise _RowError(f"expected {len(FUNDING_COLUMNS)} columns, got {len(fields)}")
+        raise _width_error(fields, FUNDING_COLUMNS)
     try:
         funding = SettledFunding(int(fields[0]), int(fields[1]), float(fields[2]))
     except ValueError:
@@ -472,9 +470,7 @@ def _parse_funding(fields: list[str]) -> SettledFunding:
 
 def _parse_open_interest(fields: list[str], symbol: str) -> OpenInterestStat:
     if len(fields) != len(METRICS_COLUMNS):
-        if len(fields) == 1 and not fields[0].strip():
-            raise _RowError("empty line")
-        raise _RowError(f"expected {len(METRICS_COLUMNS)} columns, got {len(fields)}")
+        raise _width_error(fields, METRICS_COLUMNS)
     time_ms = _create_time_ms(fields[0])
     if fields[1] != symbol:
         raise _RowError(f"symbol {fields[1]!r} in a file of {symbol}")
@@ -511,6 +507,17 @@ def _create_time(time_ms: int) -> str:
 def _plain(number: float) -> str:
     """A float in plain decimals (0.00001, never 1e-05) that reads back as the same float."""
     return f"{Decimal(repr(number)):f}"
+
+
+def _width_error(fields: list[str], columns: tuple[str, ...]) -> _RowError:
+    """Why a row with the wrong number of fields is refused (the hot loops test the count)."""
+    if len(fields) == 1 and not fields[0].strip():
+        return _RowError("empty line")
+    return _RowError(f"expected {len(columns)} columns, got {len(fields)}")
+
+
+def _check_month(month: str) -> None:
+    _check_label(month, "%Y-%m", "2024-01", "month")
 
 
 def _check_label(label: str, pattern: str, example: str, what: str) -> None:
@@ -577,9 +584,7 @@ def _parse(fields: list[str], symbol: str, interval: Interval) -> Kline:
     """One row as a closed candle: the hot loop, so one `try` around all the conversions and
     one finiteness test on a sum; the slow diagnosis runs only for a bad row."""
     if len(fields) != len(COLUMNS):
-        if len(fields) == 1 and not fields[0].strip():
-            raise _RowError("empty line")
-        raise _RowError(f"expected {len(COLUMNS)} columns, got {len(fields)}")
+        raise _width_error(fields, COLUMNS)
     try:
         open_time = int(fields[0])
         open_ = float(fields[1])
