@@ -26,7 +26,7 @@ import alphatransformer.backtest.api as backtest_api
 from alphatransformer.api.errors import install_error_handlers
 from alphatransformer.backtest.api import MAX_RUNS, backtest_router
 from alphatransformer.backtest.arena import run_arena
-from alphatransformer.backtest.report import RunRecord
+from alphatransformer.backtest.report import RunRecord, load_run
 from alphatransformer.backtest.runner import ModelOptions, run_backtest
 from alphatransformer.database.engine import create_engine, session_factory
 from alphatransformer.database.migrate import upgrade_database
@@ -146,7 +146,6 @@ async def test_an_id_named_fifty_times_is_computed_once(
         loaded.append(decisions.run_id)
         return await load_run(decisions, executions, snapshots)
 
-    load_run = backtest_api.load_run
     monkeypatch.setattr(backtest_api, "load_run", counted)
 
     response = await client.get("/api/arena/leaderboard", params=[("run_id", MUTE)] * MAX_RUNS)
