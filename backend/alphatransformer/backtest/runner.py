@@ -139,6 +139,7 @@ def new_run_id(kind: RunKind) -> str:
 
 
 def entrant_run_id(arena_id: str, name: str) -> str:
+    """An entrant's run id: its arena's id first, so the arena id finds every entrant."""
     return f"{arena_id}-{name}"
 
 
