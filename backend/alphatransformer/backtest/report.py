@@ -133,7 +133,9 @@ async def load_run(
         equity,
         fills,
         unrealized,
-        LlmUsage(usage.input_tokens, usage.output_tokens, usage.cost_usd),
+        LlmUsage(
+            usage.input_tokens, usage.output_tokens, usage.cost_usd, usage.cycles, usage.errors
+        ),
     )
     return RunRecord(report, equity, closed_trades(fills), usage)
 
