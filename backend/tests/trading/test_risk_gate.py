@@ -2,9 +2,11 @@
 what passes is an exact, quantized plan whose numbers can be checked by hand.
 
 Unless a test says otherwise: equity 10,000 USDT, all of it available; BTCUSDT at 95,000.05 with
-tick 0.10, step 0.001 and min notional 100; default `RiskConfig` (max leverage 10, min confidence
-0.55, position margin <= 30% of equity, total notional <= 1.5x equity, 3 positions, stop loss
-required within 10% of the price, daily loss limit 5%).
+tick 0.10, step 0.001 and min notional 100, so an entry's worst fill, rounded outward to the
+tick, is 95,000.10 for a buy and 95,000.00 for a sell (no slippage allowance); default
+`RiskConfig` (max leverage 10, min confidence 0.55, position margin <= 30% of equity, total
+notional <= 1.5x equity, 3 positions, stop loss required within 10% of the price, daily loss
+limit 5%).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import random
 from dataclasses import replace
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_DOWN, ROUND_UP, Decimal
 from typing import Any
 
 import pytest
@@ -127,8 +129,8 @@ def rejection(
 
 
 def test_long_by_notional_is_rounded_down_to_the_step_with_exact_margin_and_fee() -> None:
-    # 2000 / 95000.05 = 0.02105... -> 0.021 BTC; 0.021 x 95000.05 = 1995.00105;
-    # margin at 5x = 399.00021; taker fee 0.05% = 0.997500525.
+    # At the worst fill 95000.1: 2000 / 95000.1 = 0.02105... -> 0.021 BTC;
+    # 0.021 x 95000.1 = 1995.0021; margin at 5x = 399.00042; taker fee 0.05% = 0.99750105.
     plan = gate().evaluate(long(take_profit=99000.01), context())
 
     assert plan == OrderPlan(
@@ -138,9 +140,9 @@ def test_long_by_notional_is_rounded_down_to_the_step_with_exact_margin_and_fee(
         quantity=Decimal("0.021"),
         leverage=5,
         reference_price=PRICE,
-        notional=Decimal("1995.00105"),
-        margin=Decimal("399.00021"),
-        estimated_fee=Decimal("0.997500525"),
+        notional=Decimal("1995.0021"),
+        margin=Decimal("399.00042"),
+        estimated_fee=Decimal("0.99750105"),
         stop_loss=Decimal("93000.0"),  # 93000.07 rounded down, away from the price
         take_profit=Decimal("99000.1"),  # 99000.01 rounded up, away from the price
         reduce_only=False,
@@ -160,14 +162,14 @@ def test_quantity_is_preferred_to_notional_and_rounded_down_never_up() -> None:
     plan = gate().evaluate(long(quantity=0.0219999, notional_usd=5000.0), context())
 
     assert plan.quantity == Decimal("0.021")
-    assert plan.notional == Decimal("1995.00105")
+    assert plan.notional == Decimal("1995.0021")
 
 
 def test_leverage_defaults_to_1x_when_the_model_names_none() -> None:
     plan = gate().evaluate(long(leverage=None), context())
 
     assert plan.leverage == 1
-    assert plan.margin == Decimal("1995.00105")
+    assert plan.margin == Decimal("1995.0021")
 
 
 def test_stop_loss_may_be_omitted_when_not_required() -> None:
@@ -177,9 +179,9 @@ def test_stop_loss_may_be_omitted_when_not_required() -> None:
 
 
 def test_margin_exactly_equal_to_the_available_balance_is_accepted() -> None:
-    plan = gate().evaluate(long(), context(account=account(available="399.997710525")))
+    plan = gate().evaluate(long(), context(account=account(available="399.99792105")))
 
-    assert plan.margin + plan.estimated_fee == Decimal("399.997710525")
+    assert plan.margin + plan.estimated_fee == Decimal("399.99792105")
 
 
 def test_hold_is_not_evaluated() -> None:
@@ -334,18 +336,18 @@ def test_stop_loss_on_the_wrong_side_is_rejected(decision: TradeDecision, stop: 
 
 
 def test_stop_loss_further_than_the_maximum_distance_is_rejected() -> None:
-    # (95000.05 - 85000.0) / 95000.05 = 0.10526... > 0.1
+    # from the worst fill: (95000.1 - 85000.0) / 95000.1 = 0.10526... > 0.1
     error = rejection(long(stop_loss=85000.0))
 
     assert error.rule == Rule.STOP_LOSS_TOO_FAR
     assert error.details["stop_loss"] == "85000.00"
-    assert error.details["distance"].startswith("0.105263")
+    assert error.details["distance"].startswith("0.105264")
     assert error.details["max_stop_distance"] == "0.1"
 
 
 def test_stop_distance_is_measured_after_rounding_away_from_the_price() -> None:
-    # 95000.05 x 0.9 = 85500.045 is exactly 10% away, but on the tick it becomes 85500.0.
-    assert rejection(long(stop_loss=85500.045)).rule == Rule.STOP_LOSS_TOO_FAR
+    # From the worst fill 95000.1, 85500.09 is 10% away, but on the tick it becomes 85500.0.
+    assert rejection(long(stop_loss=85500.09)).rule == Rule.STOP_LOSS_TOO_FAR
     assert gate().evaluate(long(stop_loss=85500.1), context()).stop_loss == Decimal("85500.1")
 
 
@@ -412,12 +414,12 @@ def test_notional_below_the_exchange_minimum_is_rejected() -> None:
 
 
 def test_position_margin_above_its_share_of_equity_is_rejected() -> None:
-    # 0.2 x 95000.05 = 19000.01; / 5 = 3800.002 > 0.3 x 10,000
+    # 0.2 x 95000.1 = 19000.02; / 5 = 3800.004 > 0.3 x 10,000
     error = rejection(long(quantity=0.2))
 
     assert error.rule == Rule.MAX_POSITION_SHARE
     assert error.details == {
-        "margin": "3800.00200",
+        "margin": "3800.00400",
         "equity": "10000",
         "max_position_share": "0.3",
         "limit": "3000.0",
@@ -425,14 +427,14 @@ def test_position_margin_above_its_share_of_equity_is_rejected() -> None:
 
 
 def test_total_notional_above_the_exposure_limit_is_rejected() -> None:
-    # 4 ETH x 3500 = 14,000 open; + 1995.00105 = 15995.00105 > 1.5 x 10,000
+    # 4 ETH x 3500 = 14,000 open; + 1995.0021 = 15995.0021 > 1.5 x 10,000
     held = account(position("ETHUSDT", "4", "3500", leverage=10))
 
     error = rejection(long(), context(account=held))
 
     assert error.rule == Rule.MAX_TOTAL_EXPOSURE
     assert error.details == {
-        "total_notional": "15995.00105",
+        "total_notional": "15995.00210",
         "equity": "10000",
         "max_total_exposure": "1.5",
         "limit": "15000.0",
@@ -444,9 +446,9 @@ def test_margin_plus_fee_above_the_available_balance_is_rejected() -> None:
 
     assert error.rule == Rule.INSUFFICIENT_MARGIN
     assert error.details == {
-        "margin": "399.00021",
-        "fee": "0.997500525",
-        "required": "399.997710525",
+        "margin": "399.00042",
+        "fee": "0.997501050",
+        "required": "399.997921050",
         "available_balance": "300",
     }
 
@@ -571,23 +573,25 @@ def random_case(rng: random.Random) -> tuple[TradeDecision, RiskContext]:
 
 def assert_within_limits(plan: OrderPlan, decision: TradeDecision, ctx: RiskContext) -> None:
     config, equity = RiskConfig(), ctx.account.equity
+    below = plan.side is OrderSide.BUY
+    fill = BTC.round_price(ctx.price, ROUND_UP if below else ROUND_DOWN)
     requested = (
         Decimal(str(decision.quantity))
         if decision.quantity is not None
-        else Decimal(str(decision.notional_usd)) / ctx.price
+        else Decimal(str(decision.notional_usd)) / fill
     )
     open_notional = sum((p.notional for p in ctx.account.positions), Decimal(0))
     assert 0 < plan.quantity <= requested
     assert plan.quantity % BTC.market_step_size == 0
-    assert plan.notional == plan.quantity * ctx.price >= BTC.min_notional
+    assert plan.notional == plan.quantity * fill
+    assert plan.quantity * ctx.price >= BTC.min_notional
     assert plan.margin <= Decimal(str(config.max_position_share)) * equity
     assert plan.margin + plan.estimated_fee <= ctx.account.available_balance
     assert open_notional + plan.notional <= Decimal(str(config.max_total_exposure)) * equity
     assert plan.stop_loss is not None
     assert plan.stop_loss % BTC.tick_size == 0
-    below = plan.side is OrderSide.BUY
     assert (plan.stop_loss < ctx.price) if below else (plan.stop_loss > ctx.price)
-    assert abs(ctx.price - plan.stop_loss) / ctx.price <= Decimal(str(config.max_stop_distance))
+    assert abs(fill - plan.stop_loss) / fill <= Decimal(str(config.max_stop_distance))
     if plan.take_profit is not None:
         assert (plan.take_profit > ctx.price) if below else (plan.take_profit < ctx.price)
 
