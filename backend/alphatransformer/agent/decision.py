@@ -79,11 +79,21 @@ def hold(symbol: str, reason: str) -> TradeDecision:
     a reason longer than a decision may hold is cut, and marked as cut, so one symbol's bad
     output is that symbol's HOLD instead of an exception that holds every symbol.
     """
-    if len(reason) > MAX_REASONING_CHARS:
-        reason = reason[: MAX_REASONING_CHARS - len(TRUNCATED)] + TRUNCATED
-    return TradeDecision(symbol=symbol, action=Action.HOLD, confidence=0.0, reasoning=reason)
+    return TradeDecision(
+        symbol=symbol, action=Action.HOLD, confidence=0.0, reasoning=_fitting(reason)
+    )
 
 
 def close(symbol: str, reason: str) -> TradeDecision:
-    """A close the code decided on (the operator, the daily loss limit), saying why."""
-    return TradeDecision(symbol=symbol, action=Action.CLOSE, confidence=1.0, reasoning=reason)
+    """A close the code decided on (the operator, the daily loss limit), saying why; like
+    `hold`, it never fails on a long reason."""
+    return TradeDecision(
+        symbol=symbol, action=Action.CLOSE, confidence=1.0, reasoning=_fitting(reason)
+    )
+
+
+def _fitting(reason: str) -> str:
+    """`reason` cut to what a decision may hold, marked as cut."""
+    if len(reason) <= MAX_REASONING_CHARS:
+        return reason
+    return reason[: MAX_REASONING_CHARS - len(TRUNCATED)] + TRUNCATED

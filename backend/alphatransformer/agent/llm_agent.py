@@ -408,8 +408,12 @@ def _token_count(value: object) -> tuple[int, str | None]:
 
 
 def transcript(messages: Sequence[AnyMessage]) -> list[dict[str, Any]]:
-    """Messages as JSON-able dicts in `messages_to_dict`'s shape (NaN written as null)."""
-    return [{"type": m.type, "data": m.model_dump(mode="json")} for m in messages]
+    """Messages as JSON-able dicts in `messages_to_dict`'s shape (NaN written as null).
+
+    Kept as the provider sent them, a usage block of strings included: serializer warnings
+    about such values are silenced, `_usage` reports them.
+    """
+    return [{"type": m.type, "data": m.model_dump(mode="json", warnings=False)} for m in messages]
 
 
 def _excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:

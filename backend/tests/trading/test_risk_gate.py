@@ -616,3 +616,98 @@ def test_random_proposals_never_produce_a_plan_beyond_the_limits() -> None:
         Rule.MAX_TOTAL_EXPOSURE,
         Rule.INSUFFICIENT_MARGIN,
     } <= outcomes
+
+
+# --- numbers of any size -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("decision", "rule", "detail", "shown"),
+    [
+        (long(quantity=1e308), Rule.MAX_QUANTITY, "quantity", "1E+308"),
+        (long(notional_usd=1e308), Rule.MAX_QUANTITY, "max_quantity", "120"),
+        (short(stop_loss=1e308), Rule.PRICE_FILTER, "stop_loss", "1E+308"),
+        (long(take_profit=1e308), Rule.PRICE_FILTER, "take_profit", "1E+308"),
+        (long(quantity=1e-300), Rule.QUANTITY_BELOW_STEP, "requested_quantity", "1E-300"),
+        (long(stop_loss=1e-300), Rule.PRICE_FILTER, "stop_loss", "0.00"),
+    ],
+    ids=["quantity", "notional", "stop", "take-profit", "tiny-quantity", "tiny-stop"],
+)
+def test_astronomical_numbers_are_a_named_rejection_with_the_numbers(
+    decision: TradeDecision, rule: Rule, detail: str, shown: str
+) -> None:
+    error = rejection(decision)
+
+    assert error.rule == rule
+    assert error.details[detail] == shown
+    assert all(len(value) <= 64 for value in error.details.values())
+
+
+def test_rounding_to_the_grid_is_exact_at_any_magnitude() -> None:
+    assert BTC.round_quantity(Decimal("1e308")) == Decimal("1e308")
+    assert BTC.round_price(Decimal("1e308"), ROUND_UP) == Decimal("1e308")
+    assert BTC.round_quantity(Decimal("1e-300")) == 0
+    assert BTC.round_quantity(Decimal("0.0219999")) == Decimal("0.021")
+
+
+# --- slippage: limits hold at the fill ---------------------------------------------------------
+
+
+SLIPPAGE = Decimal("0.0002")  # 2 bps: a buy fills at worst at 95019.1, a sell at 94981.0
+
+
+def test_entry_limits_are_checked_at_the_fill_price_including_slippage() -> None:
+    # 0.030 BTC at 10x: margin 0.030 x 95000.1 / 10 = 285.0003 without slippage, 0.030 x
+    # 95019.1 / 10 = 285.0573 with it; equity 950.1 allows 0.3 x 950.1 = 285.03, between the two
+    # (total exposure allowed up to 5x here, so the share is the rule that binds)
+    held = account(wallet="950.1")
+    ctx = context(account=held, day_start_equity=held.equity)
+    risk = gate(max_total_exposure=5)
+    proposal = long(quantity=0.030, leverage=10)
+
+    assert risk.evaluate(proposal, ctx).quantity == Decimal("0.030")
+    error = rejection(proposal, replace(ctx, slippage=SLIPPAGE), risk)
+
+    assert error.rule == Rule.MAX_POSITION_SHARE
+    assert error.details["margin"] == "285.05730"
+
+
+def test_a_size_by_notional_is_converted_at_the_fill_price() -> None:
+    # 2000 / 95019.1 = 0.021048... -> 0.021; notional at the fill 0.021 x 95019.1 = 1995.4011
+    plan = gate().evaluate(long(), context(slippage=SLIPPAGE))
+
+    assert plan.quantity == Decimal("0.021")
+    assert plan.notional == Decimal("1995.4011")
+    assert plan.reference_price == PRICE
+
+
+def test_stop_distance_is_measured_from_the_fill_price() -> None:
+    # A long's stop at 85510.0 is 9.99 % below 95000.1 but 10.008 % below the worst fill
+    # 95019.1; a short's at 104485.0 is 9.98 % above 95000.0, 10.006 % above the fill 94981.0
+    assert gate().evaluate(long(stop_loss=85510.0), context()).stop_loss == Decimal("85510.0")
+    assert gate().evaluate(short(stop_loss=104485.0), context()).stop_loss == Decimal("104485.0")
+    for decision, fill in [
+        (long(stop_loss=85510.0), "95019.10"),
+        (short(stop_loss=104485.0), "94981.00"),
+    ]:
+        error = rejection(decision, context(slippage=SLIPPAGE))
+        assert error.rule == Rule.STOP_LOSS_TOO_FAR
+        assert error.details["fill_price"] == fill
+
+
+# --- daily loss action -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("action", "flattens"), [("close_only", False), ("flatten", True)])
+def test_daily_loss_action_says_whether_the_limit_flattens(action: str, flattens: bool) -> None:
+    assert gate(daily_loss_action=action).flattens_at_daily_loss is flattens
+
+
+def test_daily_loss_reached_is_latched_for_the_rest_of_the_day() -> None:
+    risk = gate()
+    down = account(unrealized="-500")  # 9,500: exactly 5 % below 10,000
+
+    assert not risk.daily_loss_reached(account(), Decimal("10000"), TODAY)
+    assert risk.daily_loss_reached(down, Decimal("10000"), TODAY)
+    assert risk.daily_loss_reached(account(), Decimal("10000"), TODAY)
+    assert not risk.daily_loss_reached(account(), Decimal("10000"), date(2025, 1, 16))
