@@ -10,9 +10,10 @@ one retry when the final answer does not fit its schema.
 The final answer is parsed in two steps, on purpose. Its schema (`ProposedDecision`) is loose:
 any item with a symbol passes, and every other field takes any JSON value (shown to the model
 as the type it should be), so one symbol's bad numbers or wrong types cannot sink the whole
-answer. Each item is then validated strictly as a
-`TradeDecision`; an item that fails (confidence 7, leverage 500, NaN, an unknown action) becomes
-that symbol's HOLD carrying the validation message, and the other symbols keep their decisions.
+answer. Each item is then validated strictly as a `TradeDecision`; an item that fails
+(confidence 7, leverage 500, NaN, `"leverage": true`, an unknown action, a 5,000-character
+reasoning) becomes that symbol's HOLD carrying the validation message, and the other symbols
+keep their decisions.
 A symbol outside the config is passed through: the risk gate rejects it, and the row shows what
 the model tried. Whatever ends the cycle early (a transport error, a timeout, a second schema
 error, text instead of the answer) holds every symbol with the reason, and the tokens spent and

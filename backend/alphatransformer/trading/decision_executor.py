@@ -54,6 +54,8 @@ class TradeExecutor:
         self._day_open: tuple[date, Decimal] | None = None
 
     async def enforce(self, decisions: list[TradeDecision]) -> list[TradeDecision]:
+        """The decisions, or under `flatten` with the day's loss at the limit, a close for every
+        held symbol in place of what the model said (see the module docstring)."""
         if not self._gate.flattens_at_daily_loss:
             return decisions
         now = to_datetime(self._clock.now_ms())
