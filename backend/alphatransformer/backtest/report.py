@@ -48,6 +48,7 @@ from alphatransformer.trading.performance import (
     Performance,
     closed_trades,
     performance,
+    whole_seconds,
 )
 from alphatransformer.utils.clock import to_datetime
 
@@ -158,7 +159,7 @@ def trades_csv(trades: Sequence[ClosedTrade]) -> bytes:
             trade.gross_pnl,
             trade.fees,
             trade.net_pnl,
-            int(trade.hold_time.total_seconds()),
+            int(whole_seconds(trade.hold_time).total_seconds()),
         )
         for trade in trades
     )
