@@ -3,12 +3,18 @@ that kill it and start it again, and the entry their scripted model makes."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
 import sys
 from decimal import Decimal
 from pathlib import Path
+
+from alphatransformer.config import AppConfig
+from alphatransformer.market.simulated import SimulatedMarket
+from alphatransformer.trading.paper.funding import HOUR_MS
+from alphatransformer.utils.clock import ManualClock, WallClock
 
 
 def free_port() -> int:
@@ -44,3 +50,19 @@ def open_long_btc(price: Decimal, stop_factor: Decimal) -> dict[str, object]:
         "confidence": 0.9,
         "reasoning": "scripted entry",
     }
+
+
+def btc_price_now() -> Decimal:
+    """About the simulated BTC price the subprocess will see: the same seeded series, now."""
+    config = AppConfig()
+    market = SimulatedMarket(config.symbols, config.market, ManualClock(WallClock().now_ms()))
+    market.load_history()
+    return Decimal(repr(market.latest_price("BTCUSDT")))
+
+
+async def clear_of_funding_time() -> None:
+    """Funding exchanged during the test would rightly change the balance: start after it."""
+    now = WallClock().now_ms()
+    wait_ms = 8 * HOUR_MS - now % (8 * HOUR_MS)  # the simulated market funds every 8 h
+    if wait_ms < 120_000:
+        await asyncio.sleep(wait_ms / 1000 + 1)

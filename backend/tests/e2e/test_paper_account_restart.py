@@ -22,13 +22,9 @@ from typing import Any
 import httpx
 import yaml
 from fakes.openai_server import FakeOpenAIServer, tool_calls_reply
-from run_process import free_port, open_long_btc, start
+from run_process import btc_price_now, clear_of_funding_time, free_port, open_long_btc, start
 
 from alphatransformer.agent.llm_agent import ANSWER_TOOL
-from alphatransformer.config import AppConfig
-from alphatransformer.market.simulated import SimulatedMarket
-from alphatransformer.trading.paper.funding import HOUR_MS
-from alphatransformer.utils.clock import ManualClock, WallClock
 
 # What a restart must not change; marks, unrealized PnL and cross margin follow the price.
 POSITION_KEYS = (
@@ -50,14 +46,6 @@ NOTHING_TO_FIX = (
     "0 orphan protective orders cancelled",
     "0 unprotectable positions closed",
 )
-
-
-def btc_price_now() -> Decimal:
-    """About the simulated BTC price the subprocess will see: the same seeded series, now."""
-    config = AppConfig()
-    market = SimulatedMarket(config.symbols, config.market, ManualClock(WallClock().now_ms()))
-    market.load_history()
-    return Decimal(repr(market.latest_price("BTCUSDT")))
 
 
 def write_config(path: Path, model: FakeOpenAIServer, db: Path) -> None:
@@ -106,14 +94,6 @@ async def account_view(port: int) -> tuple[list[dict[str, Any]], dict[str, Any]]
         positions = (await client.get("/api/positions")).json()
         account = (await client.get("/api/account")).json()
     return [{k: p[k] for k in POSITION_KEYS} for p in positions], account
-
-
-async def clear_of_funding_time() -> None:
-    """Funding exchanged during the test would rightly change the balance: start after it."""
-    now = WallClock().now_ms()
-    wait_ms = 8 * HOUR_MS - now % (8 * HOUR_MS)  # the simulated market funds every 8 h
-    if wait_ms < 120_000:
-        await asyncio.sleep(wait_ms / 1000 + 1)
 
 
 def stop_gracefully(process: subprocess.Popen[str]) -> str:
