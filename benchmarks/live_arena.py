@@ -29,7 +29,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
+import io
 import logging
+import pstats
+import re
 import tempfile
 import time
 from collections import Counter
@@ -144,14 +148,21 @@ async def measure(agents: int, args: argparse.Namespace) -> Result:
                 await bench.round()
             bench.tick_cpu_s = bench.settle_cpu_s = 0.0
             bench.actions.clear()
+            profiler = cProfile.Profile() if args.profile and agents == max(args.sizes) else None
             wall = time.perf_counter()
             cpu = time.process_time()
+            if profiler is not None:
+                profiler.enable()
             for _ in range(args.rounds):
                 await bench.round()
+            if profiler is not None:
+                profiler.disable()
             cpu_s = time.process_time() - cpu
             wall_s = time.perf_counter() - wall
         finally:
             await bench.close()
+    if profiler is not None:
+        print_profile(profiler, agents, args.rounds)
     return Result(
         agents=agents,
         cycles=args.rounds * agents,
@@ -161,6 +172,51 @@ async def measure(agents: int, args: argparse.Namespace) -> Result:
         settle_cpu_s=bench.settle_cpu_s,
         actions=bench.actions,
     )
+
+
+def print_profile(profiler: cProfile.Profile, agents: int, rounds: int) -> None:
+    """Top 25 by cumulative and by own time, and own time summed by package. Under asyncio
+    the cumulative column counts the loop's and coroutines' frames many times over (every
+    resumption is a call), so own time is the trustworthy split."""
+    cycles = rounds * agents
+    for key, label in (("cumulative", "cumtime"), ("tottime", "own time")):
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats(key).print_stats(25)
+        print(f"  cProfile of {rounds} measured rounds x {agents} agents, by {label} (top 25):")
+        for line in out.getvalue().splitlines():
+            if line.strip() and not line.lstrip().startswith(("Ordered", "List reduced")):
+                print("    " + _SHORT_PATH.sub("", line.rstrip()))
+    by_package: Counter[str] = Counter()
+    stats: dict[tuple[str, int, str], tuple[int, int, float, float, object]]
+    stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+    total = 0.0
+    for (filename, _, function), (_, _, own, _, _) in stats.items():
+        by_package[_package(filename, function)] += own
+        total += own
+    print(
+        f"  own time by package, ms per agent-cycle (profiled; total {total * 1000 / cycles:.2f}):"
+    )
+    for package, own in by_package.most_common(14):
+        print(f"    {package:<40} {own * 1000 / cycles:>7.2f}  {own / total:>6.1%}")
+
+
+_SHORT_PATH = re.compile(r"/\S*/(?:site-packages|backend|lib/python3\.\d+)/")
+_PACKAGE = re.compile(r"/(?:site-packages|backend|lib/python3\.\d+)/([^/]+)(?:/([^/]+))?")
+
+
+def _package(filename: str, function: str) -> str:
+    """`alphatransformer/<module>`, a site package, a stdlib module, or the C function."""
+    if filename == "~":
+        return f"builtin {function}"[:40]
+    found = _PACKAGE.search(filename)
+    if found is None:
+        return filename
+    top, second = found.groups()
+    if top == "alphatransformer" and second:
+        return f"alphatransformer/{second.removesuffix('.py')}"
+    if top == "site-packages" or second is None:
+        return top.removesuffix(".py")
+    return top.removesuffix(".py")
 
 
 async def run(args: argparse.Namespace) -> None:
@@ -217,6 +273,11 @@ def main() -> None:
         type=lambda v: tuple(sorted({int(n) for n in v.split(",")})),
         default=SIZES,
         help="agent counts, comma-separated; the smallest is the ratio's base (default 1,4,16)",
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="cProfile the measured rounds of the largest size (its figure is then inflated)",
     )
     parser.add_argument(
         "--alternate",

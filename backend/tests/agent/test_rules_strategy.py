@@ -256,3 +256,70 @@ def test_random_markets_always_give_valid_finite_decisions(seed: int) -> None:
     held = [None, position("1"), position("-1")][seed % 3]
 
     run(short, long, price=float(short.close[-1]), held=held)
+
+
+REVERSION = RulesModelConfig(style="mean_reversion")
+
+
+def test_an_entry_below_the_gate_s_minimum_is_held_not_proposed() -> None:
+    decision = decide(
+        "BTCUSDT",
+        short=RISING,
+        long=UPTREND,
+        price=131.0,
+        position=None,
+        equity=EQUITY,
+        config=CONFIG,
+        min_confidence=1.0,
+    )
+
+    assert decision.action is Action.HOLD
+    assert "below the gate's minimum 1" in decision.reasoning
+
+
+def test_an_entry_whose_signals_agree_is_at_least_a_coin_flip() -> None:
+    # Uptrend, MACD up, but RSI barely above 50: its strength is small, yet it enters at >= 0.5.
+    decision = run(zigzag(100, 1.05, 1), UPTREND, price=131.0)
+
+    assert decision.action is Action.OPEN_LONG
+    assert 0.5 <= decision.confidence < 0.9
+
+
+def test_mean_reversion_buys_an_oversold_market_against_its_trend() -> None:
+    decision = run(line(140, -1), DOWNTREND, price=81.0, config=REVERSION)  # RSI 0
+
+    # RSI 0 is as far past 30 as it goes: strength 1, confidence 0.5 + 1 / 2.
+    assert decision.action is Action.OPEN_LONG
+    assert decision.confidence == 1.0
+    assert decision.stop_loss == pytest.approx(77.0)  # 2 x ATR 2 below
+    assert decision.invalidation_condition == (
+        "Short-timeframe RSI14 >= 50 (reverted), or the stop."
+    )
+
+
+def test_mean_reversion_sells_an_overbought_market() -> None:
+    decision = run(line(100, 1), UPTREND, price=159.0, config=REVERSION)  # RSI 100
+
+    assert decision.action is Action.OPEN_SHORT
+    assert decision.stop_loss == pytest.approx(163.0)
+
+
+def test_mean_reversion_waits_while_rsi_is_between_its_thresholds() -> None:
+    decision = run(RISING, UPTREND, config=REVERSION)  # RSI ~68, below 70
+
+    assert decision.action is Action.HOLD
+    assert "nothing to revert" in decision.reasoning
+
+
+def test_mean_reversion_closes_once_rsi_is_back_across_50() -> None:
+    decision = run(RISING, UPTREND, held=position("25"), config=REVERSION)
+
+    assert decision.action is Action.CLOSE
+    assert "the move has reverted" in decision.reasoning
+
+
+def test_mean_reversion_keeps_a_long_while_rsi_is_still_below_50() -> None:
+    decision = run(FALLING, DOWNTREND, held=position("25"), config=REVERSION)
+
+    assert decision.action is Action.HOLD
+    assert "Keep the long" in decision.reasoning

@@ -23,8 +23,13 @@ def load(path: Path, **env: str) -> AppConfig:
     return load_config(path, env=env, dotenv_path=None)
 
 
-def test_shipped_file_holds_exactly_the_built_in_defaults() -> None:
-    assert load(SHIPPED) == AppConfig()
+def test_shipped_file_holds_the_built_in_defaults_and_an_arena_of_three() -> None:
+    shipped = load(SHIPPED)
+    assert shipped.model_copy(update={"agents": None}) == AppConfig()
+    arena = shipped.arena()
+    assert [spec.name for spec in arena] == ["trend", "reversion", "buy-and-hold"]
+    assert [spec.config.agent.provider for spec in arena] == ["rules", "rules", "buy_and_hold"]
+    assert arena[1].config.agent.rules.style == "mean_reversion"
 
 
 def test_defaults_run_offline_on_paper() -> None:
