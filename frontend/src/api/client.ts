@@ -48,10 +48,10 @@ async function request<T>(method: "GET" | "POST", path: string, query?: Query): 
     if (response.status === 401) useAuthStore.getState().refused();
     let message = `${response.status} ${response.statusText}`;
     try {
-      const body = (await response.json()) as { detail?: unknown; error?: unknown };
-      const detail = body.detail ?? body.error;
+      // The API's errors are {"error": {"code", "message", "details"}}.
+      const body = (await response.json()) as { error?: { message?: unknown }; detail?: unknown };
+      const detail = body.error?.message ?? body.detail;
       if (typeof detail === "string") message = detail;
-      else if (detail) message = JSON.stringify(detail);
     } catch {
       // not JSON: keep the status line
     }
@@ -65,7 +65,7 @@ export const api = {
   leaderboard: () => request<LeaderboardRow[]>("GET", "/api/leaderboard"),
   decisions: (query: { agent?: string; limit?: number; before_id?: number } = {}) =>
     request<DecisionPage>("GET", "/api/decisions", query),
-  cycle: (id: number) => request<CycleOut>("GET", `/api/cycles/${id}`),
+  cycle: (id: string) => request<CycleOut>("GET", `/api/cycles/${encodeURIComponent(id)}`),
   positions: () => request<PositionOut[]>("GET", "/api/positions"),
   account: (agent?: string) => request<AccountOut>("GET", "/api/account", { agent }),
   histories: (query: { since?: string; max_points?: number } = {}) =>

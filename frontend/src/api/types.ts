@@ -77,7 +77,7 @@ export interface StatusOut {
 export interface DecisionOut {
   id: number;
   agent: string;
-  cycle_id: number | null;
+  cycle_id: string | null;
   created_at: string;
   updated_at: string;
   symbol: string;
@@ -118,7 +118,7 @@ export interface MessageOut {
 }
 
 export interface CycleOut {
-  id: number;
+  id: string;
   agent: string;
   started_at: string;
   model: string;

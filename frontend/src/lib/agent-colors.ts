@@ -8,6 +8,6 @@ export function agentColor(name: string, names: readonly string[], provider?: st
   const index = names.indexOf(name);
   if (index >= 0) return PALETTE[index % PALETTE.length] ?? PALETTE[0]!;
   let hash = 0;
-  for (const char of name) hash = (hash * 31 + char.charCodeAt(0)) | 0;
+  for (const char of name ?? "") hash = (hash * 31 + char.charCodeAt(0)) | 0;
   return PALETTE[Math.abs(hash) % PALETTE.length] ?? PALETTE[0]!;
 }

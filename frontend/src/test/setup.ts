@@ -1,7 +1,14 @@
 import { cleanup } from "@testing-library/react";
-import { afterEach } from "vitest";
+import { afterEach, beforeEach } from "vitest";
+import { resetStores } from "./reset";
+
+beforeEach(() => resetStores());
 
 afterEach(() => {
   cleanup();
   window.sessionStorage.clear();
+});
+
+afterEach(() => {
+  vi.unstubAllGlobals();
 });

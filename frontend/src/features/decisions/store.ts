@@ -56,7 +56,7 @@ export const useDecisionsStore = create<DecisionsState>((set, get) => ({
 }));
 
 export interface CycleGroup {
-  cycleId: number | null;
+  cycleId: string | null;
   agent: string;
   model: string | null;
   createdAt: string;

@@ -117,7 +117,7 @@ function DecisionLine({ decision: d }: { decision: DecisionOut }) {
   );
 }
 
-function TranscriptView({ cycleId }: { cycleId: number }) {
+function TranscriptView({ cycleId }: { cycleId: string }) {
   const transcript = useModelChatStore((s) => s.transcripts[cycleId]);
   if (!transcript || transcript.state === "loading") return <div className="mt-2 h-16 animate-pulse rounded bg-sunken" />;
   if (transcript.state === "error") return <div className="mt-2 text-down">Transcript unavailable: {transcript.message}</div>;

@@ -8,10 +8,10 @@ export type Transcript =
   | { state: "error"; message: string };
 
 export interface ModelChatState {
-  transcripts: Record<number, Transcript>;
-  open: Record<number, boolean>;
+  transcripts: Record<string, Transcript>;
+  open: Record<string, boolean>;
   agentFilter: string | null;
-  toggle: (cycleId: number) => Promise<void>;
+  toggle: (cycleId: string) => Promise<void>;
   setAgentFilter: (agent: string | null) => void;
 }
 

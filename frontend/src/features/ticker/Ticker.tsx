@@ -1,5 +1,6 @@
 "use client";
 import { memo } from "react";
+import { useShallow } from "zustand/react/shallow";
 import { formatPrice } from "@/lib/format";
 import { useStatusStore } from "@/features/status/store";
 import { useMarketStore } from "./store";
@@ -8,7 +9,7 @@ export function Ticker() {
   const symbols = useStatusStore((s) => s.status?.symbols);
   const simulated = useStatusStore((s) => s.status?.simulated_market ?? false);
   const notice = useStatusStore((s) => s.status?.notice ?? null);
-  const known = useMarketStore((s) => Object.keys(s.ticks));
+  const known = useMarketStore(useShallow((s) => Object.keys(s.ticks)));
   const list = symbols && symbols.length > 0 ? symbols : known;
   return (
     <div data-testid="ticker" className="flex h-9 min-w-0 items-center gap-3 overflow-hidden border-b border-line bg-panel px-3">
