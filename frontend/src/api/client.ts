@@ -1,21 +1,10 @@
-// The dashboard's REST calls, one function per endpoint. Requests carry the session's token
-// when there is one; a 401 asks the user for it.
+// The dashboard's REST calls, typed by the generated schema through openapi-fetch. Requests
+// carry the session's token when there is one; a 401 asks the user for it.
+import createClient, { type Middleware } from "openapi-fetch";
 import { currentToken, useAuthStore } from "@/lib/auth";
 import { apiBase } from "@/lib/origin";
-import type {
-  AccountOut,
-  AgentHistory,
-  CycleOut,
-  ControlAll,
-  ControlOne,
-  DecisionPage,
-  LeaderboardRow,
-  PositionOut,
-  RunOut,
-  Standing,
-  StatusOut,
-  TradeOut,
-} from "./types";
+import type { paths } from "./schema";
+import type { AgentHistory, ControlAll, ControlOne, RunOut } from "./types";
 
 export class ApiError extends Error {
   constructor(
@@ -26,66 +15,85 @@ export class ApiError extends Error {
   }
 }
 
-type Query = Record<string, string | number | boolean | null | undefined>;
-
-function url(path: string, query: Query = {}): string {
-  const params = new URLSearchParams();
-  for (const [key, value] of Object.entries(query)) {
-    if (value !== null && value !== undefined && value !== "") params.set(key, String(value));
-  }
-  const search = params.toString();
-  return `${apiBase()}${path}${search ? `?${search}` : ""}`;
-}
-
-async function request<T>(method: "GET" | "POST", path: string, query?: Query): Promise<T> {
-  const token = currentToken();
-  const response = await fetch(url(path, query), {
-    method,
-    headers: token ? { Authorization: `Bearer ${token}` } : {},
-    cache: "no-store",
-  });
-  if (!response.ok) {
+const auth: Middleware = {
+  onRequest({ request }) {
+    const token = currentToken();
+    if (token) request.headers.set("Authorization", `Bearer ${token}`);
+    return request;
+  },
+  onResponse({ response }) {
     if (response.status === 401) useAuthStore.getState().refused();
-    let message = `${response.status} ${response.statusText}`;
-    try {
-      // The API's errors are {"error": {"code", "message", "details"}}.
-      const body = (await response.json()) as { error?: { message?: unknown }; detail?: unknown };
-      const detail = body.error?.message ?? body.detail;
-      if (typeof detail === "string") message = detail;
-    } catch {
-      // not JSON: keep the status line
-    }
-    throw new ApiError(response.status, message);
-  }
-  return (await response.json()) as T;
-}
-
-export const api = {
-  status: () => request<StatusOut>("GET", "/api/status"),
-  leaderboard: () => request<LeaderboardRow[]>("GET", "/api/leaderboard"),
-  decisions: (query: { agent?: string; limit?: number; before_id?: number } = {}) =>
-    request<DecisionPage>("GET", "/api/decisions", query),
-  cycle: (id: string) => request<CycleOut>("GET", `/api/cycles/${encodeURIComponent(id)}`),
-  positions: () => request<PositionOut[]>("GET", "/api/positions"),
-  account: (agent?: string) => request<AccountOut>("GET", "/api/account", { agent }),
-  histories: (query: { since?: string; max_points?: number } = {}) =>
-    request<AgentHistory[]>("GET", "/api/account/histories", query),
-  trades: (query: { agent?: string; limit?: number } = {}) =>
-    request<TradeOut[]>("GET", "/api/trades", query),
-  runs: () => request<RunOut[]>("GET", "/api/runs"),
-  arenaLeaderboard: (runId: string) =>
-    request<Standing[]>("GET", "/api/arena/leaderboard", { run_id: runId }),
-  backtestHistory: (runId: string, maxPoints = 400) =>
-    request<AgentHistory>("GET", `/api/backtests/${encodeURIComponent(runId)}/history`, {
-      max_points: maxPoints,
-    }),
-  control: (agent: string | null, action: ControlAction) => {
-    const verb = action === "stop_close" ? "stop" : action;
-    const query = action === "stop_close" ? { close_positions: true } : {};
-    return agent === null
-      ? request<ControlAll>("POST", `/api/agent/${verb}`, query)
-      : request<ControlOne>("POST", `/api/agents/${encodeURIComponent(agent)}/${verb}`, query);
+    return response;
   },
 };
 
+function client() {
+  // Built per call: tests stub the global fetch, and openapi-fetch binds it at creation.
+  const instance = createClient<paths>({ baseUrl: apiBase() || globalThis.location?.origin, fetch: (r) => globalThis.fetch(r) });
+  instance.use(auth);
+  return instance;
+}
+
+/** The API's errors are {"error": {"code", "message", "details"}}. */
+function messageOf(error: unknown, response: Response): string {
+  const body = error as { error?: { message?: unknown }; detail?: unknown } | undefined;
+  const message = body?.error?.message ?? body?.detail;
+  return typeof message === "string" ? message : `${response.status} ${response.statusText}`;
+}
+
+async function unwrap<T>(call: Promise<{ data?: T; error?: unknown; response: Response }>): Promise<T> {
+  const { data, error, response } = await call;
+  if (!response.ok || data === undefined) throw new ApiError(response.status, messageOf(error, response));
+  return data;
+}
+
+/** For endpoints not in the schema yet: plain GET with the same token and errors. */
+async function getUntyped<T>(path: string, query: Record<string, string | number> = {}): Promise<T> {
+  const params = new URLSearchParams(Object.entries(query).map(([k, v]) => [k, String(v)]));
+  const search = params.toString();
+  const token = currentToken();
+  const response = await fetch(`${apiBase()}${path}${search ? `?${search}` : ""}`, {
+    headers: token ? { Authorization: `Bearer ${token}` } : {},
+  });
+  let body: unknown;
+  try {
+    body = await response.json();
+  } catch {
+    body = undefined;
+  }
+  if (response.status === 401) useAuthStore.getState().refused();
+  if (!response.ok) throw new ApiError(response.status, messageOf(body, response));
+  return body as T;
+}
+
 export type ControlAction = "start" | "stop" | "stop_close" | "kill";
+
+export const api = {
+  status: () => unwrap(client().GET("/api/status")),
+  leaderboard: () => unwrap(client().GET("/api/leaderboard")),
+  decisions: (query: { agent?: string; limit?: number; before_id?: number } = {}) =>
+    unwrap(client().GET("/api/decisions", { params: { query } })),
+  cycle: (id: string) => unwrap(client().GET("/api/cycles/{cycle_id}", { params: { path: { cycle_id: id } } })),
+  positions: () => unwrap(client().GET("/api/positions")),
+  histories: (query: { since?: string; max_points?: number } = {}) =>
+    unwrap(client().GET("/api/account/histories", { params: { query } })),
+  trades: (query: { agent?: string; limit?: number } = {}) => unwrap(client().GET("/api/trades", { params: { query } })),
+  arenaLeaderboard: (runIds: string[]) =>
+    unwrap(client().GET("/api/arena/leaderboard", { params: { query: { run_id: runIds } } })),
+  runs: () => getUntyped<RunOut[]>("/api/runs"),
+  backtestHistory: (runId: string, maxPoints = 400) =>
+    getUntyped<AgentHistory>(`/api/backtests/${encodeURIComponent(runId)}/history`, { max_points: maxPoints }),
+  control: (agent: string | null, action: ControlAction): Promise<ControlOne | ControlAll> => {
+    const closing = action === "stop_close";
+    const c = client();
+    if (agent === null) {
+      if (action === "start") return unwrap(c.POST("/api/agent/start"));
+      if (action === "kill") return unwrap(c.POST("/api/agent/kill"));
+      return unwrap(c.POST("/api/agent/stop", { params: { query: { close_positions: closing } } }));
+    }
+    const path = { name: agent };
+    if (action === "start") return unwrap(c.POST("/api/agents/{name}/start", { params: { path } }));
+    if (action === "kill") return unwrap(c.POST("/api/agents/{name}/kill", { params: { path } }));
+    return unwrap(c.POST("/api/agents/{name}/stop", { params: { path, query: { close_positions: closing } } }));
+  },
+};

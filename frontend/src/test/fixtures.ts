@@ -15,6 +15,7 @@ export function agent(overrides: Partial<AgentOut> = {}): AgentOut {
     total_return: 0.001235,
     open_positions: 1,
     cycles: 12,
+    missed_cycles: 0,
     last_cycle: null,
     next_cycle_at: "2026-12-05T15:00:15Z",
     reconciliation: "at start: 0 orders settled",
@@ -115,6 +116,18 @@ export function row(overrides: Partial<LeaderboardRow> = {}): LeaderboardRow {
 
 export function status(overrides: Partial<StatusOut> = {}): StatusOut {
   return {
+    state: "running",
+    state_reason: null,
+    exchange: "paper",
+    provider: "rules",
+    model: "rules-v1",
+    cycle_seconds: 2,
+    cycles: 12,
+    missed_cycles: 0,
+    last_cycle: null,
+    next_cycle_at: null,
+    reconciliation: null,
+    reconciled_at: null,
     environment: "paper",
     market_source: "simulated",
     simulated_market: true,
@@ -137,6 +150,7 @@ export function cycle(overrides: Partial<CycleOut> = {}): CycleOut {
     agent: "trend",
     started_at: "2026-12-05T15:00:00Z",
     model: "rules-v1",
+    prompt_hash: null,
     input_tokens: 1834,
     output_tokens: 212,
     latency_ms: 840,
@@ -164,8 +178,14 @@ export function cycle(overrides: Partial<CycleOut> = {}): CycleOut {
 export function stubFetch(routes: Record<string, unknown | ((url: URL, init?: RequestInit) => Response)>) {
   const calls: { url: URL; init?: RequestInit }[] = [];
   const fetchStub = vi.fn(async (input: string | URL | Request, init?: RequestInit) => {
-    const url = new URL(String(input), "http://dashboard.test");
-    calls.push({ url, init });
+    // openapi-fetch hands over a Request; plain calls a string and an init.
+    const request = typeof input === "object" && "url" in input ? input : null;
+    const url = new URL(request ? request.url : String(input), "http://dashboard.test");
+    const headers: Record<string, string> = {};
+    new Headers(request ? request.headers : init?.headers).forEach((value, key) => {
+      headers[key === "authorization" ? "Authorization" : key] = value;
+    });
+    calls.push({ url, init: { method: request?.method ?? init?.method ?? "GET", headers } });
     const route = routes[url.pathname];
     if (route === undefined) {
       return new Response(JSON.stringify({ error: { code: "not_found", message: "Not Found" } }), { status: 404 });

@@ -39,7 +39,7 @@ export const useBacktestsStore = create<BacktestsState>((set, get) => ({
   select: async (runId) => {
     set({ selected: runId, loadingDetail: true, detailError: null, standings: [], histories: [] });
     try {
-      const standings = await api.arenaLeaderboard(runId);
+      const standings = await api.arenaLeaderboard([runId]);
       const histories = await Promise.all(standings.map((s) => api.backtestHistory(s.run_id)));
       if (get().selected !== runId) return;
       set({ standings, histories, loadingDetail: false });
