@@ -43,7 +43,7 @@ export function AppHeader() {
         onClick={toggle}
         aria-label={`Switch to ${theme === "dark" ? "light" : "dark"} theme`}
         data-testid="theme-toggle"
-        className="ml-auto h-7 rounded border border-line px-2 text-xs text-muted hover:text-fg"
+        className="ml-auto h-7 rounded border border-line px-2 text-xs whitespace-nowrap text-muted hover:text-fg"
       >
         {theme === "dark" ? "☾ Dark" : "☀ Light"}
       </button>

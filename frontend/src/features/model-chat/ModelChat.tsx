@@ -94,15 +94,13 @@ function DecisionLine({ decision: d }: { decision: DecisionOut }) {
     <li className="grid grid-cols-[3.5rem_4rem_1fr] items-start gap-x-2 gap-y-0.5 sm:grid-cols-[3.5rem_4rem_5.5rem_6rem_1fr]">
       <span className="font-semibold">{d.symbol.replace(/USDT$/, "")}</span>
       <ActionBadge action={d.action} />
-      <span className="hidden sm:inline">
-        <StatusBadge decision={d} />
-      </span>
+      <span className="hidden sm:inline">{d.status !== "hold" && <StatusBadge decision={d} />}</span>
       <span className="hidden sm:inline">
         <ConfidenceBar value={d.confidence} />
       </span>
       <p className="col-span-3 min-w-0 text-muted sm:col-span-1">
         <span className="sm:hidden">
-          <StatusBadge decision={d} /> <span className="num">{Math.round(d.confidence * 100)}%</span>{" "}
+          {d.status !== "hold" && <StatusBadge decision={d} />} <span className="num">{Math.round(d.confidence * 100)}%</span>{" "}
         </span>
         {d.action !== "hold" && d.quantity && (
           <span className="num text-fg">

@@ -88,49 +88,32 @@ export function StatusPanel() {
           <StreamStates />
         </dd>
       </dl>
-      <div className="border-t border-line">
-        <table className="w-full text-left">
-          <thead>
-            <tr className="text-[10px] tracking-wider text-muted uppercase">
-              <th className="px-3 py-1 font-semibold">Agent</th>
-              <th className="px-2 py-1 font-semibold">State</th>
-              <th className="px-2 py-1 font-semibold">Exchange · recon.</th>
-              <th className="px-3 py-1 text-right font-semibold">Cycles</th>
-            </tr>
-          </thead>
-          <tbody>
-            {agents.map((agent) => (
-              <tr key={agent.name} className="border-t border-line/60" data-testid="status-agent" data-agent={agent.name}>
-                <td className="px-3 py-1">
-                  <div className="font-semibold">{agent.name}</div>
-                  <div className="max-w-[10rem] truncate text-[11px] text-muted" title={agent.model}>
-                    {agent.model}
-                  </div>
-                </td>
-                <td className="px-2 py-1">
-                  <StateBadge agent={agent} />
-                  {agent.state_reason && (
-                    <div className="max-w-[10rem] truncate text-[11px] text-muted" title={agent.state_reason}>
-                      {agent.state_reason}
-                    </div>
-                  )}
-                </td>
-                <td className="px-2 py-1">
-                  <div>{agent.exchange}</div>
-                  <div className="text-[11px] text-muted" title={agent.reconciled_at ?? undefined}>
-                    {agent.reconciliation ?? "—"}
-                    {agent.reconciled_at ? ` · ${formatTime(agent.reconciled_at)}` : ""}
-                  </div>
-                </td>
-                <td className="num px-3 py-1 text-right">
-                  {agent.cycles}
-                  <div className="text-[11px] text-muted">next {formatTime(agent.next_cycle_at)}</div>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <ul className="divide-y divide-line/60 border-t border-line">
+        {agents.map((agent) => (
+          <li
+            key={agent.name}
+            className="grid min-w-0 grid-cols-[minmax(0,1fr)_auto] gap-x-2 px-3 py-1.5"
+            data-testid="status-agent"
+            data-agent={agent.name}
+          >
+            <div className="flex min-w-0 items-center gap-2">
+              <span className="font-semibold">{agent.name}</span>
+              <StateBadge agent={agent} />
+              <span className="truncate text-[11px] text-muted" title={agent.model}>
+                {agent.model}
+              </span>
+            </div>
+            <div className="num text-right text-muted">
+              {agent.cycles} cycles{agent.missed_cycles > 0 ? ` · ${agent.missed_cycles} missed` : ""}
+            </div>
+            <div className="col-span-2 truncate text-[11px] text-muted" title={agent.reconciliation ?? undefined}>
+              {agent.state_reason ? <span className="text-warn">{agent.state_reason} · </span> : null}
+              {agent.exchange} · reconciled {agent.reconciled_at ? formatTime(agent.reconciled_at) : "—"}
+              {agent.reconciliation ? ` (${agent.reconciliation})` : ""} · next cycle {formatTime(agent.next_cycle_at)}
+            </div>
+          </li>
+        ))}
+      </ul>
     </Panel>
   );
 }
