@@ -17,7 +17,7 @@ export function Ticker() {
         <span
           data-testid="simulated-badge"
           title={notice ?? "Simulated market: prices are synthetic"}
-          className="shrink-0 rounded bg-warn px-1.5 py-0.5 text-[10px] font-extrabold tracking-widest text-black uppercase"
+          className="shrink-0 rounded bg-amber-400 px-1.5 py-0.5 text-[10px] font-extrabold tracking-widest text-black uppercase"
         >
           Simulated
         </span>
