@@ -73,7 +73,7 @@ export function DecisionFeed({ limit = 150 }: { limit?: number }) {
           </thead>
           <tbody>
             {rows.map((d) => (
-              <tr key={d.id} data-testid="decision-row" data-decision-id={d.id} className="hover:bg-sunken">
+              <tr key={d.id} data-testid="decision-row" data-decision-id={d.id} data-updated-at={d.updated_at} className="hover:bg-sunken">
                 <td className={`${td} num text-muted`}>{formatTime(d.created_at)}</td>
                 <td className={td}>{d.agent}</td>
                 <td className={`${td} font-semibold`}>{d.symbol.replace(/USDT$/, "")}</td>
