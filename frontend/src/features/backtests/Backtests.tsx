@@ -1,6 +1,6 @@
 "use client";
-import { useCallback, useEffect, useMemo } from "react";
-import { Badge } from "@/components/ui/controls";
+import { useCallback, useEffect, useMemo, useState } from "react";
+import { Badge, Button } from "@/components/ui/controls";
 import { LineChart, type ChartSeries } from "@/components/ui/line-chart";
 import { Empty, ErrorLine, Panel } from "@/components/ui/panel";
 import { table, tableWrap, td, tdNum, th, thNum } from "@/components/ui/table";
@@ -72,8 +72,35 @@ export function Backtests() {
           </Empty>
         )}
       </Panel>
+      <OpenRun />
       {selected && <RunDetail />}
     </div>
+  );
+}
+
+function OpenRun() {
+  const select = useBacktestsStore((s) => s.select);
+  const [runId, setRunId] = useState("");
+  return (
+    <form
+      className="flex flex-wrap items-center gap-2"
+      onSubmit={(event) => {
+        event.preventDefault();
+        if (runId.trim()) void select(runId.trim());
+      }}
+    >
+      <label htmlFor="run-id" className="text-muted">
+        Run or arena id
+      </label>
+      <input
+        id="run-id"
+        value={runId}
+        onChange={(e) => setRunId(e.target.value)}
+        placeholder="backtest-20261205T120000"
+        className="h-7 w-72 max-w-full rounded border border-line bg-panel px-2 font-mono text-fg"
+      />
+      <Button type="submit">Open</Button>
+    </form>
   );
 }
 
@@ -136,7 +163,7 @@ function RunDetail() {
                       <span aria-hidden className="inline-block size-2 rounded-full" style={{ background: series.find((x) => x.id === s.name)?.color }} />
                       {s.name}
                     </span>
-                    <div className="text-[11px] font-normal text-muted">{s.model}</div>
+                    <div className="text-[11px] font-normal text-muted">{s.model ?? ""}</div>
                   </td>
                   <td className={`${tdNum} ${pnlClass(s.total_return)}`}>{formatPct(s.total_return)}</td>
                   <td className={tdNum}>{formatNumber(s.sharpe)}</td>

@@ -1,5 +1,5 @@
 import { create } from "zustand";
-import { api } from "@/api/client";
+import { api, ApiError } from "@/api/client";
 import type { AgentHistory, RunOut, Standing } from "@/api/types";
 
 export interface BacktestsState {
@@ -33,7 +33,11 @@ export const useBacktestsStore = create<BacktestsState>((set, get) => ({
     try {
       set({ runs: await api.runs(), loaded: true, error: null });
     } catch (error) {
-      set({ error: (error as Error).message, loaded: true });
+      const missing = error instanceof ApiError && error.status === 404;
+      set({
+        error: missing ? "This server does not list runs (/api/runs); open one by its id below." : (error as Error).message,
+        loaded: true,
+      });
     }
   },
   select: async (runId) => {

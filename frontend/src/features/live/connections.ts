@@ -43,8 +43,8 @@ function debounce(fn: () => void, ms: number): { call: () => void; cancel: () =>
   };
 }
 
-/** Loads history over REST, opens the streams; returns the function that closes it all. */
-export function startLive(WebSocketImpl?: typeof WebSocket): () => void {
+/** Every REST view: at start, and again once a token is entered (it may have been refused). */
+function loadAll() {
   void useStatusStore
     .getState()
     .load()
@@ -54,6 +54,11 @@ export function startLive(WebSocketImpl?: typeof WebSocket): () => void {
   void usePositionsStore.getState().load();
   void useAccountStore.getState().load();
   void useTradesStore.getState().load();
+}
+
+/** Loads history over REST, opens the streams; returns the function that closes it all. */
+export function startLive(WebSocketImpl?: typeof WebSocket): () => void {
+  loadAll();
 
   const handles: StreamHandle[] = STREAMS.map((spec) =>
     openStream<never>({
@@ -81,9 +86,9 @@ export function startLive(WebSocketImpl?: typeof WebSocket): () => void {
     // A new token: reconnect every stream with it, and reload what may have been refused.
     useAuthStore.subscribe((state, previous) => {
       if (state.token === previous.token) return;
+      if (!state.token) return;
       for (const handle of handles) handle.reconnect();
-      void useStatusStore.getState().load();
-      void useLeaderboardStore.getState().load();
+      loadAll();
     }),
   ];
 
