@@ -19,6 +19,8 @@ export function ModelChat() {
   const filter = useModelChatStore((s) => s.agentFilter);
   const setFilter = useModelChatStore((s) => s.setAgentFilter);
   const names = useStatusStore((s) => s.names);
+  const agents = useStatusStore((s) => s.agents);
+  const colorOf = (name: string) => agentColor(name, names, agents[name]?.provider);
   const groups = useMemo(
     () => groupByCycle(byId, ids).filter((g) => filter === null || g.agent === filter).slice(0, SHOWN_CYCLES),
     [byId, ids, filter],
@@ -31,14 +33,14 @@ export function ModelChat() {
           All agents
         </FilterChip>
         {names.map((name) => (
-          <FilterChip key={name} active={filter === name} onClick={() => setFilter(name)} color={agentColor(name, names)}>
+          <FilterChip key={name} active={filter === name} onClick={() => setFilter(name)} color={colorOf(name)}>
             {name}
           </FilterChip>
         ))}
       </div>
       <ol className="scroll-thin max-h-[36rem] overflow-y-auto" data-testid="model-chat">
         {groups.map((group) => (
-          <CycleCard key={`${group.agent}:${group.cycleId ?? group.decisions[0]?.id}`} group={group} color={agentColor(group.agent, names)} />
+          <CycleCard key={`${group.agent}:${group.cycleId ?? group.decisions[0]?.id}`} group={group} color={colorOf(group.agent)} />
         ))}
       </ol>
       {loaded && groups.length === 0 && <Empty>No model output yet.</Empty>}
