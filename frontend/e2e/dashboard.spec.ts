@@ -79,6 +79,22 @@ test("stop and start work with the token", async ({ page }) => {
   expect(await page.evaluate(() => localStorage.getItem("alphatransformer.token"))).toBeNull();
 });
 
+test("live updates do not move the layout", async ({ page }) => {
+  // Feeds scroll new items in inside their own fixed-height box; the panels themselves stay put.
+  await openDashboard(page);
+  await page.waitForTimeout(1500); // history and snapshots settled
+  const boxes = () =>
+    page.evaluate(() =>
+      [...document.querySelectorAll('[data-testid^="panel-"], [data-testid="ticker"], header, [role="tablist"]')].map((el) => {
+        const r = el.getBoundingClientRect();
+        return `${el.getAttribute("data-testid") ?? el.tagName} ${r.x},${r.y},${r.width},${r.height}`;
+      }),
+    );
+  const before = await boxes();
+  await page.waitForTimeout(6000); // three cycles of every agent, prices every second
+  expect(await boxes()).toEqual(before);
+});
+
 test("phone width has no horizontal scroll", async ({ page }) => {
   await page.setViewportSize({ width: 390, height: 844 });
   await openDashboard(page);

@@ -54,7 +54,7 @@ export function DecisionFeed({ limit = 150 }: { limit?: number }) {
         </label>
       </div>
       <ErrorLine message={error} />
-      <div className={`${tableWrap} max-h-[28rem] overflow-y-auto`}>
+      <div className={`${tableWrap} h-[32rem] overflow-y-auto`}>
         <table className={table} data-testid="decision-feed">
           <thead className="sticky top-0 bg-panel">
             <tr>

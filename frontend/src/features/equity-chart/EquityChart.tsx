@@ -75,7 +75,7 @@ export function EquityChart({ height = 340 }: { height?: number }) {
       <div className="px-1 pt-1">
         <LineChart series={series} height={height} formatValue={formatValue} testId="equity-chart" />
       </div>
-      <ul className="flex flex-wrap gap-x-4 gap-y-1 border-t border-line px-3 py-2" aria-label="Legend">
+      <ul className="flex min-h-9 flex-wrap gap-x-4 gap-y-1 border-t border-line px-3 py-2" aria-label="Legend">
         {names.map((name) => {
           const agent = agents[name];
           const equity = accounts[name]?.equity ?? agent?.equity ?? null;

@@ -38,7 +38,7 @@ export function ModelChat() {
           </FilterChip>
         ))}
       </div>
-      <ol className="scroll-thin max-h-[36rem] overflow-y-auto" data-testid="model-chat">
+      <ol className="scroll-thin h-[32rem] overflow-y-auto [overflow-anchor:auto]" data-testid="model-chat">
         {groups.map((group) => (
           <CycleCard key={`${group.agent}:${group.cycleId ?? group.decisions[0]?.id}`} group={group} color={colorOf(group.agent)} />
         ))}

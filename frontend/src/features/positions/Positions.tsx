@@ -15,7 +15,7 @@ export function Positions() {
   return (
     <div data-testid="panel-positions">
       <ErrorLine message={error} />
-      <div className={tableWrap}>
+      <div className={`${tableWrap} h-[32rem] overflow-y-auto`}>
         <table className={table} data-testid="positions">
           <thead>
             <tr>

@@ -12,7 +12,7 @@ export function Trades() {
   return (
     <div data-testid="panel-trades">
       <ErrorLine message={error} />
-      <div className={`${tableWrap} max-h-[28rem] overflow-y-auto`}>
+      <div className={`${tableWrap} h-[32rem] overflow-y-auto`}>
         <table className={table} data-testid="trades">
           <thead className="sticky top-0 bg-panel">
             <tr>
