@@ -30,6 +30,16 @@ test("the page loads and the leaderboard lists the configured agents", async ({ 
   await expect(page.getByTestId("equity-chart").locator("canvas").first()).toBeVisible();
 });
 
+test("no secret is in the bundle", async ({ page }) => {
+  const scripts: string[] = [];
+  page.on("response", async (response) => {
+    if (response.url().endsWith(".js")) scripts.push(await response.text());
+  });
+  await openDashboard(page);
+  expect(scripts.length).toBeGreaterThan(0);
+  for (const script of scripts) expect(script).not.toContain(TOKEN);
+});
+
 test("a new decision appears in the decision feed without a reload", async ({ page }) => {
   await openDashboard(page);
   await page.getByRole("tab", { name: "Decisions" }).click();

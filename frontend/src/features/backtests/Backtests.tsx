@@ -5,6 +5,7 @@ import { LineChart, type ChartSeries } from "@/components/ui/line-chart";
 import { Empty, ErrorLine, Panel } from "@/components/ui/panel";
 import { table, tableWrap, td, tdNum, th, thNum } from "@/components/ui/table";
 import { agentColor } from "@/lib/agent-colors";
+import { useAuthStore } from "@/lib/auth";
 import { formatMoney, formatNumber, formatPct, formatTime, pnlClass } from "@/lib/format";
 import { arenaKey, useBacktestsStore } from "./store";
 
@@ -15,9 +16,10 @@ export function Backtests() {
   const selected = useBacktestsStore((s) => s.selected);
   const loadRuns = useBacktestsStore((s) => s.loadRuns);
   const select = useBacktestsStore((s) => s.select);
+  const token = useAuthStore((s) => s.token);
   useEffect(() => {
-    void loadRuns();
-  }, [loadRuns]);
+    void loadRuns(); // again once a token is entered: it may have been refused without one
+  }, [loadRuns, token]);
 
   return (
     <div className="grid gap-3">

@@ -106,6 +106,13 @@ export function StatusPanel() {
             <div className="num text-right text-muted">
               {agent.cycles} cycles{agent.missed_cycles > 0 ? ` · ${agent.missed_cycles} missed` : ""}
             </div>
+            <div
+              className={`col-span-2 truncate text-[11px] ${agent.last_cycle?.error ? "text-down" : "text-muted"}`}
+              title={agent.last_cycle?.error ?? agent.last_cycle?.outcome}
+              data-testid="model-health"
+            >
+              model {agent.last_cycle?.error ? `error: ${agent.last_cycle.error}` : agent.last_cycle ? `ok · ${agent.last_cycle.outcome}` : "waiting for the first cycle"}
+            </div>
             <div className="col-span-2 truncate text-[11px] text-muted" title={agent.reconciliation ?? undefined}>
               {agent.state_reason ? <span className="text-warn">{agent.state_reason} · </span> : null}
               {agent.exchange} · reconciled {agent.reconciled_at ? formatTime(agent.reconciled_at) : "—"}
