@@ -5,6 +5,17 @@ const TOKEN = process.env.ALPHA_API_TOKEN ?? "e2e-token-0123456789";
 const AGENTS = ["trend", "reversion", "hodl"]; // e2e/arena.yaml
 const SHOTS = "e2e-artifacts/panels";
 
+// Any uncaught error in the page fails the test that caused it.
+const pageErrors = new WeakMap<Page, Error[]>();
+test.beforeEach(({ page }) => {
+  const errors: Error[] = [];
+  pageErrors.set(page, errors);
+  page.on("pageerror", (error) => errors.push(error));
+});
+test.afterEach(({ page }) => {
+  expect(pageErrors.get(page)?.map((e) => `${e.message}\n${e.stack ?? ""}`) ?? []).toEqual([]);
+});
+
 async function openDashboard(page: Page) {
   await page.goto("/");
   await expect(page.getByTestId("leaderboard-row")).toHaveCount(AGENTS.length);

@@ -136,9 +136,16 @@ export function LineChart({
         after[0]?.time === before[0]?.time &&
         (after.length === before.length || after[before.length - 1]?.time === before.at(-1)?.time);
       const last = after.at(-1);
+      let updated = false;
       if (appended && last) {
-        entry.series.update({ time: last.time as UTCTimestamp, value: last.value });
-      } else {
+        try {
+          entry.series.update({ time: last.time as UTCTimestamp, value: last.value });
+          updated = true;
+        } catch {
+          // out of order for the chart: redraw the whole line instead
+        }
+      }
+      if (!updated) {
         entry.series.setData(toData(after));
         reshaped = true;
       }

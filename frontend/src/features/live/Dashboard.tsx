@@ -1,5 +1,6 @@
 "use client";
 import { useState } from "react";
+import { Boundary } from "@/components/ui/boundary";
 import { Tabs } from "@/components/ui/tabs";
 import { ControlPanel } from "@/features/control/ControlPanel";
 import { TokenDialog } from "@/features/control/TokenDialog";
@@ -26,21 +27,23 @@ export function Dashboard() {
   return (
     <>
       <LiveConnections />
-      <Ticker />
+      <Boundary name="ticker"><Ticker /></Boundary>
       <main className="mx-auto grid max-w-[1600px] gap-3 p-2 sm:p-3 xl:grid-cols-[minmax(0,1fr)_24rem]">
         <div className="grid min-w-0 content-start gap-3">
-          <EquityChart />
-          <Leaderboard />
+          <Boundary name="account value"><EquityChart /></Boundary>
+          <Boundary name="leaderboard"><Leaderboard /></Boundary>
           <Tabs tabs={TABS} active={tab} onChange={setTab}>
-            {tab === "chat" && <ModelChat />}
-            {tab === "positions" && <Positions />}
-            {tab === "trades" && <Trades />}
-            {tab === "decisions" && <DecisionFeed />}
+            <Boundary name={tab}>
+              {tab === "chat" && <ModelChat />}
+              {tab === "positions" && <Positions />}
+              {tab === "trades" && <Trades />}
+              {tab === "decisions" && <DecisionFeed />}
+            </Boundary>
           </Tabs>
         </div>
         <aside className="grid min-w-0 content-start gap-3">
-          <ControlPanel />
-          <StatusPanel />
+          <Boundary name="control"><ControlPanel /></Boundary>
+          <Boundary name="status"><StatusPanel /></Boundary>
         </aside>
       </main>
       <TokenDialog />
