@@ -33,7 +33,7 @@ from alphatransformer.agent.workflow import (
     run_cycle,
 )
 from alphatransformer.database.models import DecisionStatus
-from alphatransformer.events import EventBus, Topic
+from alphatransformer.events import AgentEvents, Topic
 from alphatransformer.trading.reconciliation import Reconciler
 from alphatransformer.trading.risk_gate import RiskGate
 from alphatransformer.trading.snapshots import AccountSnapshotter
@@ -99,20 +99,24 @@ class TradingEngine:
         gate: RiskGate,
         snapshotter: AccountSnapshotter,
         reconciler: Reconciler,
-        bus: EventBus,
+        events: AgentEvents,
         cycle_seconds: float,
         reconcile_retry_delays: Sequence[float] = RECONCILE_RETRY_DELAYS,
+        owns_market: bool = True,
     ) -> None:
+        """`owns_market`: start and stop the market with the engine; False when the market is
+        shared by an arena's agents, which starts it before them and stops it after them."""
         self._parts = parts
         self._graph = build_cycle_graph(parts)
         self._gate = gate
         self._snapshotter = snapshotter
         self._reconciler = reconciler
-        self._bus = bus
+        self._events = events
         self._clock = parts.clock
         self._cycle_seconds = cycle_seconds
         self._status = EngineStatus()
         self._retry_delays = tuple(reconcile_retry_delays)
+        self._owns_market = owns_market
         self._loop_task: asyncio.Task[None] | None = None
         self._loop_stop = asyncio.Event()
         # Set when the loop should look again: it is to stop, or a reconciliation succeeded.
@@ -139,7 +143,8 @@ class TradingEngine:
         """
         self._set_state(EngineState.STARTING)
         self._stopping.clear()
-        await self._parts.market.start()
+        if self._owns_market:
+            await self._parts.market.start()
         await self._parts.exchange.start()
         self._status.started_at = to_datetime(self._clock.now_ms())
         self.request_reconciliation(AT_START)
@@ -160,7 +165,8 @@ class TradingEngine:
             if self._reconcile_task is not None:
                 await self._reconcile_task
             await self._parts.exchange.stop()
-            await self._parts.market.stop()
+            if self._owns_market:
+                await self._parts.market.stop()
             self._set_state(EngineState.STOPPED)
 
     async def pause(self, *, close_positions: bool = False) -> bool:
@@ -367,20 +373,21 @@ class TradingEngine:
         for row in rows:
             key = f"{row.action}:{row.status}"
             self._status.outcomes[key] = self._status.outcomes.get(key, 0) + 1
-        self._bus.publish(Topic.DECISIONS, rows)
+        self._events.publish(Topic.DECISIONS, rows)
         await self.account_changed()
+        self._events.publish(Topic.STATUS, self._status.state)
 
     async def account_changed(self) -> None:
         """Snapshot the account and push it to the streams: after every cycle, at start, and
         after each fill between cycles."""
         account = await self._snapshotter.take()
-        self._bus.publish(Topic.ACCOUNT, account)
-        self._bus.publish(Topic.POSITIONS, account.positions)
+        self._events.publish(Topic.ACCOUNT, account)
+        self._events.publish(Topic.POSITIONS, account.positions)
 
     def _set_state(self, state: EngineState, reason: str | None = None) -> None:
         self._status.state = state
         self._status.reason = reason
-        self._bus.publish(Topic.STATUS, state)
+        self._events.publish(Topic.STATUS, state)
 
 
 def _report(cycle_id: str, started: datetime, finished: datetime, state: CycleState) -> CycleReport:

@@ -14,6 +14,7 @@ from alphatransformer.agent.decision_maker import DecisionMaker
 from alphatransformer.agent.llm_factory import build_decision_maker
 from alphatransformer.agent.workflow import CycleParts
 from alphatransformer.config import AppConfig, Environment
+from alphatransformer.config.schema import SINGLE_AGENT
 from alphatransformer.database.engine import create_engine, session_factory
 from alphatransformer.database.migrate import upgrade_database
 from alphatransformer.database.models import LIVE_RUN
@@ -43,8 +44,24 @@ SNAPSHOT_BATCH = 500
 reads them before the report but the day's opening equity, once a day."""
 
 
+@dataclass(frozen=True, slots=True)
+class SharedParts:
+    """What an arena's agents share: one clock, one database, one market feed, one event bus.
+
+    The arena owns them: an agent's runtime neither migrates, starts, stops nor disposes them.
+    """
+
+    clock: Clock
+    database: AsyncEngine
+    market: MarketData
+    bus: EventBus
+
+
 @dataclass(slots=True)
 class Runtime:
+    """One agent's running parts: its model, gate, orders, account and engine."""
+
+    name: str
     config: AppConfig
     clock: Clock
     database: AsyncEngine
@@ -58,6 +75,11 @@ class Runtime:
     decision_maker: DecisionMaker
     bus: EventBus
     engine: TradingEngine
+    owns_database: bool = True
+
+    @property
+    def run_id(self) -> str:
+        return self.decisions.run_id
 
     async def start(self) -> None:
         await self.orders.start()
@@ -69,7 +91,8 @@ class Runtime:
         await self.orders.stop()
         await self.decisions.flush()
         await self.snapshots.flush()
-        await self.database.dispose()
+        if self.owns_database:
+            await self.database.dispose()
 
 
 async def open_runtime(
@@ -81,6 +104,8 @@ async def open_runtime(
     exchange: Exchange | None = None,
     run_id: str = LIVE_RUN,
     batch_writes: bool = False,
+    name: str = SINGLE_AGENT,
+    shared: SharedParts | None = None,
 ) -> Runtime:
     """Migrate the database and assemble every part; nothing trades until `start()`.
 
@@ -90,10 +115,16 @@ async def open_runtime(
     database with live trading without either seeing the other's rows. `batch_writes` is for
     backtests: account snapshots are written `SNAPSHOT_BATCH` at a time and decision outcomes
     with the next cycle (see the repositories); each repository still reads its own writes.
+    `name` is the agent's, on every event it publishes; `shared` are an arena's common parts
+    (they replace `clock` and `market`).
     """
-    clock = clock or WallClock()
-    database = create_engine(config.database.url, echo=config.database.echo)
-    await upgrade_database(database)
+    if shared is None:
+        clock = clock or WallClock()
+        database = create_engine(config.database.url, echo=config.database.echo)
+        await upgrade_database(database)
+        bus = EventBus()
+    else:
+        clock, database, market, bus = shared.clock, shared.database, shared.market, shared.bus
     sessions = session_factory(database)
     decisions = DecisionRepository(sessions, run_id, hold_statuses=batch_writes)
     decision_maker = decision_maker or build_decision_maker(config, recent_decisions=decisions.page)
@@ -101,7 +132,7 @@ async def open_runtime(
     snapshots = SnapshotRepository(
         sessions, run_id, write_batch=SNAPSHOT_BATCH if batch_writes else 1
     )
-    market = market or _market(config, clock)
+    market = market or build_market(config, clock)
     exchange = exchange or await _exchange(config, market, clock, sessions, run_id)
     gate = RiskGate(config.trading.risk)
     orders = OrderManager(exchange, executions, clock)
@@ -126,17 +157,18 @@ async def open_runtime(
         clock=clock,
         decision_timeout_seconds=config.agent.decision_timeout_seconds,
     )
-    bus = EventBus()
     engine = TradingEngine(
         parts=parts,
         gate=gate,
         snapshotter=AccountSnapshotter(exchange, snapshots, clock, config.environment.value),
         reconciler=Reconciler(exchange, orders, executions, decisions, clock),
-        bus=bus,
+        events=bus.for_agent(name),
         cycle_seconds=config.agent.cycle_seconds,
+        owns_market=shared is None,
     )
     orders.add_fill_listener(engine.account_changed)
     return Runtime(
+        name=name,
         config=config,
         clock=clock,
         database=database,
@@ -150,10 +182,11 @@ async def open_runtime(
         decision_maker=decision_maker,
         bus=bus,
         engine=engine,
+        owns_database=shared is None,
     )
 
 
-def _market(config: AppConfig, clock: Clock) -> MarketData:
+def build_market(config: AppConfig, clock: Clock) -> MarketData:
     if config.market.source == "binance":
         return BinanceMarket.from_config(config, clock)
     return SimulatedMarket(config.symbols, config.market, clock)

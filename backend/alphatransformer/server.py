@@ -92,11 +92,23 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def _agents(config: AppConfig) -> str:
+    """Each agent's name and model, as the leaderboard will show them."""
+    described = []
+    for spec in config.arena():
+        agent = spec.config.agent
+        model = agent.llm.model if agent.provider == "openai" else agent.provider
+        if agent.provider == "rules" and agent.rules.style != "trend":
+            model = f"rules, {agent.rules.style}"
+        described.append(f"{spec.name} ({model})")
+    return ", ".join(described)
+
+
 def _banner(config: AppConfig, host: str, port: int, session_token: str | None) -> None:
     lines = [
         f"environment  {config.environment.value}",
         f"market       {config.market.source}",
-        f"model        {config.agent.provider}",
+        f"agents       {_agents(config)}",
         f"symbols      {', '.join(config.symbols)}",
         f"API          http://{host}:{port}/api/status  (docs at /docs)",
     ]

@@ -15,31 +15,35 @@ from langchain_core.language_models import BaseChatModel
 from langchain_openai import ChatOpenAI
 from pydantic import SecretStr
 
+from alphatransformer.agent.buy_and_hold import BuyAndHold
+from alphatransformer.agent.decision_maker import DecisionMaker
 from alphatransformer.agent.llm_agent import ANSWER_TOOL, AgentDecisionMaker, AgentSettings
 from alphatransformer.agent.prompt import PromptTemplates, render_system_prompt
-from alphatransformer.agent.rules_chat_model import RULES_MODEL_NAME, RulesChatModel
+from alphatransformer.agent.rules_chat_model import RulesChatModel, rules_model_name
 from alphatransformer.agent.tools import RecentDecisions
-from alphatransformer.config.schema import AgentConfig, AppConfig, Environment, LLMConfig
+from alphatransformer.config.schema import AppConfig, Environment, LLMConfig
 
 NO_KEY = SecretStr("no-key")
 
 
 def build_decision_maker(
     config: AppConfig, recent_decisions: RecentDecisions | None = None
-) -> AgentDecisionMaker:
+) -> DecisionMaker:
     """The analyze step's model for `config`; `recent_decisions` (e.g. `DecisionRepository.list`)
-    feeds the `get_recent_decisions` tool and the exit plans shown next to open positions."""
-    return AgentDecisionMaker(
-        build_chat_model(config.agent), agent_settings(config), recent_decisions
-    )
+    feeds the `get_recent_decisions` tool and the exit plans shown next to open positions.
+    Buy-and-hold needs no agent: it buys once and holds, without a prompt or tools."""
+    if config.agent.provider == "buy_and_hold":
+        return BuyAndHold()
+    return AgentDecisionMaker(build_chat_model(config), agent_settings(config), recent_decisions)
 
 
-def build_chat_model(config: AgentConfig) -> BaseChatModel:
+def build_chat_model(config: AppConfig) -> BaseChatModel:
     """The agent's chat model: one `ChatOpenAI` client, or the rules model (which reads each
-    cycle's market and account as it runs)."""
-    if config.provider == "openai":
-        return openai_chat_model(config.llm)
-    return RulesChatModel(rules=config.rules)
+    cycle's market and account as it runs, and is told the gate's minimum confidence)."""
+    agent = config.agent
+    if agent.provider == "openai":
+        return openai_chat_model(agent.llm)
+    return RulesChatModel(rules=agent.rules, min_confidence=config.trading.risk.min_confidence)
 
 
 def openai_chat_model(config: LLMConfig) -> ChatOpenAI:
@@ -69,7 +73,7 @@ def agent_settings(config: AppConfig) -> AgentSettings:
     llm = agent.provider == "openai"
     paper = config.environment is Environment.PAPER
     return AgentSettings(
-        model_name=agent.llm.model if llm else RULES_MODEL_NAME,
+        model_name=agent.llm.model if llm else rules_model_name(agent.rules),
         system_prompt=render_system_prompt(
             templates,
             config.trading.risk,

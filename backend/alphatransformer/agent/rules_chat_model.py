@@ -32,13 +32,23 @@ _NO_TOKENS = UsageMetadata(input_tokens=0, output_tokens=0, total_tokens=0)
 
 
 RULES_MODEL_NAME = "rules-v1"
-"""The model name recorded for the built-in rules model."""
+"""The model name recorded for the built-in rules model (its trend style)."""
+
+
+def rules_model_name(rules: RulesModelConfig) -> str:
+    """`rules-v1` for the trend style, `rules-v1-mean_reversion` for the other, so the records
+    and the leaderboard tell the two apart."""
+    return RULES_MODEL_NAME if rules.style == "trend" else f"{RULES_MODEL_NAME}-{rules.style}"
 
 
 class RulesChatModel(BaseChatModel):
-    """A deterministic chat model answering with the rules strategy's decisions."""
+    """A deterministic chat model answering with the rules strategy's decisions.
+
+    `min_confidence` is the risk gate's: entries below it are held, not proposed.
+    """
 
     rules: RulesModelConfig
+    min_confidence: float = 0.0
 
     @property
     def _llm_type(self) -> str:
@@ -97,6 +107,7 @@ class RulesChatModel(BaseChatModel):
                 position=account.position(symbol),
                 equity=account.equity,
                 config=self.rules,
+                min_confidence=self.min_confidence,
             )
             for symbol in context.symbols
         ]

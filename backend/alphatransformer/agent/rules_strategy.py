@@ -1,23 +1,37 @@
-"""The built-in rules model: a deterministic two-timeframe trend strategy, one decision a symbol.
+"""The built-in rules model: a deterministic two-timeframe strategy, one decision a symbol.
 
 It is what runs with no LLM (offline default, tests, demos, backtests), so it is a pure
 function of its inputs: the same candles, position and equity always give the same decision.
 
-Strategy (periods and thresholds from `RulesModelConfig`):
+Two styles (`RulesModelConfig.style`), periods and thresholds from the config:
+
+**trend** (the default):
 - Trend, long timeframe: EMA(ema_fast) above EMA(ema_slow) is up, below is down, equal is none.
 - Momentum, short timeframe: the sign of the MACD (12, 26, 9) histogram, and RSI(rsi_period).
 - Flat: open_long when the trend is up, the histogram positive and RSI below rsi_overbought (no
   chasing a stretched move); open_short in the mirror case (down, negative, above rsi_oversold).
 - Open position: close it when the trend turns against it or RSI reaches the extreme against it
   (oversold for a long, overbought for a short); otherwise hold it.
+- Strength of a side: the mean of a trend score (EMA spread in ATRs, capped at 1) and a momentum
+  score (RSI's way from 50 to the side's threshold, capped at 1).
+
+**mean_reversion**:
+- Flat: open_long when short-timeframe RSI is at or below rsi_oversold, open_short at or above
+  rsi_overbought: the move is stretched and expected to revert.
+- Open position: close it once RSI is back across 50 (the reversion happened); otherwise hold.
+- Strength of a side: how far RSI is past the side's threshold, toward 0 or 100 (capped at 1).
+
+Both:
 - Size: stop at stop_atr_multiple x ATR(atr_period) of the long timeframe from the price (the
-  trend's own noise), take profit at take_profit_atr_multiple x ATR, quantity = risk_per_trade x
-  equity / stop distance, so a stop-out loses that share of equity; capped at equity x leverage
-  of notional, which is all the margin can carry.
-- Confidence: the strength of the side a decision follows, the mean of a trend score (EMA spread
-  in ATRs, capped at 1) and a momentum score (RSI's way from 50 to the side's threshold, capped
-  at 1). Opens follow their side, closes the side against the position, holds of a position the
-  position's side; a flat hold gets 1 minus the stronger side's strength.
+  market's own noise), take profit at take_profit_atr_multiple x ATR, quantity = risk_per_trade
+  x equity / stop distance, so a stop-out loses that share of equity; capped at equity x
+  leverage of notional, which is all the margin can carry.
+- Confidence: an entry whose signals all agree is better than a coin flip, so its confidence is
+  0.5 plus half its side's strength. An entry below `min_confidence` (the risk gate's minimum,
+  which the model is told as an LLM is) is held instead of proposed: the model never proposes
+  what the gate would certainly refuse. Closes carry the strength of the side against the
+  position, holds of a position the position's side; a flat hold gets 1 minus the stronger
+  side's strength.
 - Indicators still warming up, or inputs that cannot size a trade (price, equity) give a hold
   that says why. No number in a decision is ever NaN or infinite.
 """
@@ -28,6 +42,7 @@ import math
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
+from typing import Protocol
 
 from alphatransformer.agent import indicators
 from alphatransformer.agent.decision import Action, TradeDecision, hold
@@ -97,14 +112,16 @@ def decide(
     position: Position | None,
     equity: Decimal,
     config: RulesModelConfig,
+    min_confidence: float = 0.0,
 ) -> TradeDecision:
     """The rules model's decision for one symbol (see the module docstring for the rules)."""
     signals = _read_signals(short, long, config)
     if isinstance(signals, str):
         return hold(symbol, signals)
+    style = _STYLES[config.style]
     if position is None:
-        return _decide_flat(symbol, signals, price, equity, config)
-    return _decide_with_position(symbol, signals, position, config)
+        return _decide_flat(symbol, signals, price, equity, config, style, min_confidence)
+    return _decide_with_position(symbol, signals, position, config, style)
 
 
 def _read_signals(
@@ -133,38 +150,138 @@ def _read_signals(
     return signals
 
 
+class _Style(Protocol):
+    """What differs between the trend and the mean-reversion rules; sizing and wording do not."""
+
+    def entry_blockers(self, side: _Side, signals: _Signals, config: RulesModelConfig) -> list[str]:
+        """What keeps `side` from being an entry now; empty when it is one."""
+        ...
+
+    def exit_reasons(self, held: _Side, signals: _Signals, config: RulesModelConfig) -> list[str]:
+        """Why a position on `held`'s side should go; empty when it should stay."""
+        ...
+
+    def invalidation(self, side: _Side, config: RulesModelConfig) -> str:
+        """The exit rule of a position on `side`, in words (what `exit_reasons` checks)."""
+        ...
+
+    def strength(self, side: _Side, signals: _Signals, config: RulesModelConfig) -> float:
+        """How strongly the signals point to `side`, in [0, 1]."""
+        ...
+
+
+class _Trend:
+    def entry_blockers(self, side: _Side, signals: _Signals, config: RulesModelConfig) -> list[str]:
+        if signals.trend is not side:
+            trend = signals.trend.trend_label if signals.trend else "no trend (the EMAs are equal)"
+            return [f"{trend}: no {side.label} entry"]
+        blockers = []
+        if side.sign * signals.macd_histogram <= 0:
+            blockers.append(f"{side.trend_label} but the MACD histogram does not confirm it")
+        if _rsi_stretched(side, signals.rsi, config):
+            blockers.append(
+                f"{side.trend_label} but RSI is past {_rsi_limit(side, config):g}, too stretched"
+            )
+        return blockers
+
+    def exit_reasons(self, held: _Side, signals: _Signals, config: RulesModelConfig) -> list[str]:
+        reasons = []
+        if signals.trend is held.opposite:
+            reasons.append(f"the long timeframe turned into a {held.opposite.trend_label}")
+        if _rsi_stretched(held.opposite, signals.rsi, config):
+            limit = _rsi_limit(held.opposite, config)
+            reasons.append(f"RSI reached {limit:g}, the extreme against it")
+        return reasons
+
+    def invalidation(self, side: _Side, config: RulesModelConfig) -> str:
+        cross = "below" if side is _Side.LONG else "above"
+        comparison = "<=" if side is _Side.LONG else ">="
+        return (
+            f"Long-timeframe EMA{config.ema_fast} crosses {cross} EMA{config.ema_slow}, or "
+            f"short-timeframe RSI{config.rsi_period} {comparison} "
+            f"{_rsi_limit(side.opposite, config):g}."
+        )
+
+    def strength(self, side: _Side, signals: _Signals, config: RulesModelConfig) -> float:
+        trend_score = _clamp01(side.sign * signals.spread_atr)
+        momentum = side.sign * (signals.rsi - 50) / abs(_rsi_limit(side, config) - 50)
+        return round((trend_score + _clamp01(momentum)) / 2, 3)
+
+
+class _MeanReversion:
+    """Fades RSI extremes: a long after an oversold reading, a short after an overbought one."""
+
+    def entry_blockers(self, side: _Side, signals: _Signals, config: RulesModelConfig) -> list[str]:
+        # A long needs the move stretched downward: the short side's limit (oversold) reached.
+        if _rsi_stretched(side.opposite, signals.rsi, config):
+            return []
+        limit = _rsi_limit(side.opposite, config)
+        return [f"RSI {signals.rsi:.1f} has not reached {limit:g}, nothing to revert"]
+
+    def exit_reasons(self, held: _Side, signals: _Signals, config: RulesModelConfig) -> list[str]:
+        if held.sign * (signals.rsi - 50) >= 0:
+            return [f"RSI is back at {signals.rsi:.1f}, across 50: the move has reverted"]
+        return []
+
+    def invalidation(self, side: _Side, config: RulesModelConfig) -> str:
+        comparison = ">=" if side is _Side.LONG else "<="
+        return f"Short-timeframe RSI{config.rsi_period} {comparison} 50 (reverted), or the stop."
+
+    def strength(self, side: _Side, signals: _Signals, config: RulesModelConfig) -> float:
+        limit = _rsi_limit(side.opposite, config)
+        extreme = 0.0 if side is _Side.LONG else 100.0
+        return round(_clamp01((signals.rsi - limit) / (extreme - limit)), 3)
+
+
+_STYLES: dict[str, _Style] = {"trend": _Trend(), "mean_reversion": _MeanReversion()}
+
+
 def _decide_flat(
-    symbol: str, signals: _Signals, price: float, equity: Decimal, config: RulesModelConfig
+    symbol: str,
+    signals: _Signals,
+    price: float,
+    equity: Decimal,
+    config: RulesModelConfig,
+    style: _Style,
+    min_confidence: float,
 ) -> TradeDecision:
-    trend = signals.trend
-    if trend is None:
-        return _hold_flat(symbol, signals, config, "no trend (the EMAs are equal)")
-    blockers = _entry_blockers(trend, signals, config)
-    if blockers:
-        return _hold_flat(symbol, signals, config, "; ".join(blockers))
-    plan = _plan(trend, signals.atr, price, equity, config)
-    if isinstance(plan, str):
-        return hold(symbol, f"{_describe(signals, config)} {plan}")
-    return _open(symbol, trend, signals, price, plan, config)
+    why: list[str] = []
+    for side in sorted(_Side, key=lambda s: -style.strength(s, signals, config)):
+        blockers = style.entry_blockers(side, signals, config)
+        if blockers:
+            why.extend(blockers)
+            continue
+        confidence = round(0.5 + style.strength(side, signals, config) / 2, 3)
+        if confidence < min_confidence:
+            why.append(
+                f"a {side.label} signal of confidence {confidence:g} is below the gate's "
+                f"minimum {min_confidence:g}"
+            )
+            continue
+        plan = _plan(side, signals.atr, price, equity, config)
+        if isinstance(plan, str):
+            return hold(symbol, f"{_describe(signals, config)} {plan}")
+        return _open(symbol, side, signals, price, plan, config, style, confidence)
+    return _hold_flat(symbol, signals, config, style, "; ".join(why))
 
 
 def _decide_with_position(
-    symbol: str, signals: _Signals, position: Position, config: RulesModelConfig
+    symbol: str, signals: _Signals, position: Position, config: RulesModelConfig, style: _Style
 ) -> TradeDecision:
     held = _Side.LONG if position.is_long else _Side.SHORT
-    exits = _exit_reasons(held, signals, config)
+    exits = style.exit_reasons(held, signals, config)
     if exits:
         return TradeDecision(
             symbol=symbol,
             action=Action.CLOSE,
-            confidence=_strength(held.opposite, signals, config),
+            confidence=style.strength(held.opposite, signals, config),
             reasoning=f"{_describe(signals, config)} Close the {held.label}: {'; '.join(exits)}.",
         )
     return TradeDecision(
         symbol=symbol,
         action=Action.HOLD,
-        confidence=_strength(held, signals, config),
-        invalidation_condition=_invalidation(held, config),
+        confidence=style.strength(held, signals, config),
+        invalidation_condition=style.invalidation(held, config),
         reasoning=f"{_describe(signals, config)} Keep the {held.label}: no exit signal.",
     )
 
@@ -176,46 +293,6 @@ def _rsi_limit(side: _Side, config: RulesModelConfig) -> float:
 
 def _rsi_stretched(side: _Side, rsi: float, config: RulesModelConfig) -> bool:
     return side.sign * (rsi - _rsi_limit(side, config)) >= 0
-
-
-def _entry_blockers(side: _Side, signals: _Signals, config: RulesModelConfig) -> list[str]:
-    """What keeps a trend in `side`'s direction from being an entry; empty when it is one."""
-    blockers = []
-    if side.sign * signals.macd_histogram <= 0:
-        blockers.append(f"{side.trend_label} but the MACD histogram does not confirm it")
-    if _rsi_stretched(side, signals.rsi, config):
-        blockers.append(
-            f"{side.trend_label} but RSI is past {_rsi_limit(side, config):g}, too stretched"
-        )
-    return blockers
-
-
-def _exit_reasons(held: _Side, signals: _Signals, config: RulesModelConfig) -> list[str]:
-    """Why a position on `held`'s side should go; empty when it should stay."""
-    reasons = []
-    if signals.trend is held.opposite:
-        reasons.append(f"the long timeframe turned into a {held.opposite.trend_label}")
-    if _rsi_stretched(held.opposite, signals.rsi, config):
-        reasons.append(f"RSI reached {_rsi_limit(held.opposite, config):g}, the extreme against it")
-    return reasons
-
-
-def _invalidation(side: _Side, config: RulesModelConfig) -> str:
-    """The exit rule of a position on `side`, in words (what `_exit_reasons` checks)."""
-    cross = "below" if side is _Side.LONG else "above"
-    comparison = "<=" if side is _Side.LONG else ">="
-    return (
-        f"Long-timeframe EMA{config.ema_fast} crosses {cross} EMA{config.ema_slow}, or "
-        f"short-timeframe RSI{config.rsi_period} {comparison} "
-        f"{_rsi_limit(side.opposite, config):g}."
-    )
-
-
-def _strength(side: _Side, signals: _Signals, config: RulesModelConfig) -> float:
-    """How strongly trend and momentum point to `side`, in [0, 1]."""
-    trend_score = _clamp01(side.sign * signals.spread_atr)
-    momentum_score = _clamp01(side.sign * (signals.rsi - 50) / abs(_rsi_limit(side, config) - 50))
-    return round((trend_score + momentum_score) / 2, 3)
 
 
 def _clamp01(value: float) -> float:
@@ -256,6 +333,8 @@ def _open(
     price: float,
     plan: _Plan,
     config: RulesModelConfig,
+    style: _Style,
+    confidence: float,
 ) -> TradeDecision:
     cap = f" Size capped at {config.leverage}x equity of notional." if plan.capped else ""
     sizing = (
@@ -271,15 +350,17 @@ def _open(
         leverage=config.leverage,
         stop_loss=plan.stop_loss,
         take_profit=plan.take_profit,
-        invalidation_condition=_invalidation(side, config),
-        confidence=_strength(side, signals, config),
+        invalidation_condition=style.invalidation(side, config),
+        confidence=confidence,
         risk_usd=plan.risk_usd,
         reasoning=f"{_describe(signals, config)} {sizing}",
     )
 
 
-def _hold_flat(symbol: str, signals: _Signals, config: RulesModelConfig, why: str) -> TradeDecision:
-    best = max(_strength(side, signals, config) for side in _Side)
+def _hold_flat(
+    symbol: str, signals: _Signals, config: RulesModelConfig, style: _Style, why: str
+) -> TradeDecision:
+    best = max(style.strength(side, signals, config) for side in _Side)
     return TradeDecision(
         symbol=symbol,
         action=Action.HOLD,

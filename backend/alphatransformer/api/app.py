@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -17,6 +17,7 @@ from alphatransformer.api.errors import install_error_handlers
 from alphatransformer.api.routes import (
     account,
     agent,
+    arena,
     decisions,
     executions,
     health,
@@ -25,9 +26,9 @@ from alphatransformer.api.routes import (
     status,
     streams,
 )
+from alphatransformer.arena import open_arena
 from alphatransformer.backtest.api import backtest_router
 from alphatransformer.config import AppConfig
-from alphatransformer.runtime import open_runtime
 from alphatransformer.utils.clock import Clock
 
 logger = logging.getLogger(__name__)
@@ -39,31 +40,35 @@ def create_app(
     api_token: str,
     exposed: bool = False,
     clock: Clock | None = None,
-    decision_maker: DecisionMaker | None = None,
+    decision_makers: Mapping[str, DecisionMaker] | None = None,
 ) -> FastAPI:
-    """`api_token` guards control endpoints (and everything when `exposed`, i.e. not loopback)."""
+    """`api_token` guards control endpoints (and everything when `exposed`, i.e. not loopback);
+    `decision_makers` replace the configured models of the agents they name (tests)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         try:
-            runtime = await open_runtime(config, clock, decision_maker)
+            arena = await open_arena(config, clock, decision_makers)
         except Exception as error:
             app.state.startup_error = error  # for `serve` to report and exit non-zero
             raise
-        app.state.runtime = runtime
+        app.state.arena = arena
         try:
-            await runtime.start()
+            await arena.start()
         except Exception as error:
             app.state.startup_error = error
-            await runtime.close()
+            await arena.close()
             raise
         logger.info(
-            "trading engine started (%s, %s)", config.environment.value, runtime.exchange.name
+            "trading engine started (%s, %d agent(s): %s)",
+            config.environment.value,
+            len(arena.agents),
+            ", ".join(arena.agents),
         )
         try:
             yield
         finally:
-            await runtime.close()
+            await arena.close()
             logger.info("trading engine stopped")
 
     app = FastAPI(
@@ -74,6 +79,7 @@ def create_app(
     )
     app.state.api_token = api_token
     app.state.exposed = exposed
+    app.state.performance_caches = {}
     if config.api.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -86,7 +92,7 @@ def create_app(
     app.include_router(health.router)
     app.include_router(streams.router)
     guarded = [ControlAuth] if exposed else []
-    for module in (status, decisions, executions, account, performance, agent, metrics):
+    for module in (status, arena, decisions, executions, account, performance, agent, metrics):
         app.include_router(module.router, dependencies=guarded)
     app.include_router(backtest_router(), dependencies=guarded)
     mount_dashboard(app)

@@ -17,6 +17,7 @@ MAX_ID = 2**63 - 1
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorResponse, "description": "Missing or wrong bearer token"},
+    404: {"model": ErrorResponse, "description": "No agent (or row) of that name or id"},
     422: {"model": ErrorResponse, "description": "Invalid parameters"},
 }
 

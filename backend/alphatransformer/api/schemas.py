@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
@@ -32,7 +33,33 @@ class SymbolData(BaseModel):
     fresh: bool
 
 
+class AgentOut(BaseModel):
+    """One agent of the arena: what it runs, where its loop stands, what its account is worth."""
+
+    name: str
+    run_id: str
+    provider: str
+    model: str
+    state: str
+    state_reason: str | None
+    exchange: str
+    equity: Decimal | None
+    """Live from the exchange; null when the exchange cannot be read right now."""
+    starting_balance: Decimal
+    total_return: float | None
+    """Equity against the starting balance, as a fraction; null without an equity."""
+    open_positions: int
+    cycles: int
+    missed_cycles: int
+    last_cycle: CycleSummary | None
+    next_cycle_at: datetime | None
+    reconciliation: str | None
+    reconciled_at: datetime | None
+
+
 class StatusResponse(BaseModel):
+    """The system; `state` to `reconciled_at` describe the first agent (see `agents`)."""
+
     state: str
     state_reason: str | None
     environment: str
@@ -56,12 +83,12 @@ class StatusResponse(BaseModel):
     reconciled_at: datetime | None
     """When the database and the exchange last agreed; cycles wait while a pass is due."""
     market_data: list[SymbolData]
+    agents: list[AgentOut]
 
 
 class DecisionOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
     id: int
+    agent: str
     cycle_id: str
     created_at: datetime
     updated_at: datetime
@@ -106,6 +133,9 @@ class ErrorResponse(BaseModel):
 
 
 class PositionOut(BaseModel):
+    """An open position with the exit plan of the decision that opened it."""
+
+    agent: str
     symbol: str
     side: str
     quantity: Decimal
@@ -117,10 +147,14 @@ class PositionOut(BaseModel):
     margin_type: str
     margin: Decimal
     liquidation_price: Decimal | None
+    stop_loss: Decimal | None
+    take_profit: Decimal | None
+    invalidation_condition: str | None
 
     @classmethod
-    def of(cls, position: Position) -> PositionOut:
+    def of(cls, agent: str, position: Position, plan: ExitPlan | None) -> PositionOut:
         return cls(
+            agent=agent,
             symbol=position.symbol,
             side="long" if position.is_long else "short",
             quantity=abs(position.quantity),
@@ -132,10 +166,25 @@ class PositionOut(BaseModel):
             margin_type=position.margin_type.value,
             margin=position.margin,
             liquidation_price=position.liquidation_price,
+            stop_loss=None if plan is None else plan.stop_loss,
+            take_profit=None if plan is None else plan.take_profit,
+            invalidation_condition=None if plan is None else plan.invalidation_condition,
         )
 
 
+class ExitPlan(Protocol):
+    """What a position's opening decision planned (a `Decision` row has these)."""
+
+    @property
+    def stop_loss(self) -> Decimal | None: ...
+    @property
+    def take_profit(self) -> Decimal | None: ...
+    @property
+    def invalidation_condition(self) -> str | None: ...
+
+
 class AccountOut(BaseModel):
+    agent: str
     asset: str
     equity: Decimal
     wallet_balance: Decimal
@@ -145,8 +194,9 @@ class AccountOut(BaseModel):
     open_positions: int
 
     @classmethod
-    def of(cls, account: Account) -> AccountOut:
+    def of(cls, agent: str, account: Account) -> AccountOut:
         return cls(
+            agent=agent,
             asset=account.asset,
             equity=account.equity,
             wallet_balance=account.wallet_balance,
@@ -158,9 +208,8 @@ class AccountOut(BaseModel):
 
 
 class ExecutionOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
     id: int
+    agent: str
     decision_id: int | None
     created_at: datetime
     updated_at: datetime
@@ -215,12 +264,88 @@ class EquityPoint(BaseModel):
 
 
 class AccountHistory(BaseModel):
+    agent: str
     points: list[EquityPoint]
     total_points: int
     """How many snapshots the range holds before downsampling."""
 
 
 class ControlResult(BaseModel):
+    agent: str
     changed: bool
     state: str
     reason: str | None
+
+
+class ArenaControlResult(BaseModel):
+    changed: bool
+    """Whether any agent changed."""
+    agents: list[ControlResult]
+
+
+class LeaderboardRow(BaseModel):
+    """One agent's standing: Alpha Arena's columns and more, from the `/api/performance`
+    metrics of that agent."""
+
+    rank: int
+    agent: str
+    model: str
+    provider: str
+    account_value: Decimal | None
+    total_return: float | None
+    realized_pnl: Decimal
+    """Closed trades' PnL before fees."""
+    unrealized_pnl: Decimal
+    fees: Decimal
+    win_rate: float | None
+    biggest_win: Decimal | None
+    biggest_loss: Decimal | None
+    sharpe: float | None
+    max_drawdown: float | None
+    trades: int
+    average_hold_seconds: float | None
+    input_tokens: int
+    output_tokens: int
+    cost_usd: Decimal
+    model_errors: int
+    """Cycles whose model call failed (recorded as holds)."""
+
+
+class TradeOut(BaseModel):
+    """One completed round trip, as a backtest's trades.csv has it."""
+
+    agent: str
+    symbol: str
+    side: str
+    opened_at: datetime
+    closed_at: datetime
+    quantity: Decimal
+    entry_price: Decimal
+    exit_price: Decimal
+    gross_pnl: Decimal
+    fees: Decimal
+    net_pnl: Decimal
+    hold_seconds: float
+
+
+class ToolCallOut(BaseModel):
+    id: str | None
+    name: str
+    args: dict[str, Any]
+
+
+class ChatMessage(BaseModel):
+    role: str
+    """system, user, assistant or tool."""
+    content: str
+    tool_calls: list[ToolCallOut]
+    tool_call_id: str | None
+    name: str | None
+
+
+class CycleDetail(CycleOut):
+    """One cycle's whole model chat, and the decisions it produced."""
+
+    agent: str
+    messages: list[ChatMessage]
+    decisions: list[DecisionOut]

@@ -11,9 +11,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query
 from fastapi import Path as PathParam
 
-from alphatransformer.api.dependencies import RuntimeDep
+from alphatransformer.api.dependencies import ArenaDep
 from alphatransformer.api.errors import ERROR_RESPONSES
 from alphatransformer.api.schemas import ErrorResponse
+from alphatransformer.arena import LiveArena
 from alphatransformer.backtest.arena import Standing, ranked, standing
 from alphatransformer.backtest.report import RunRecord, load_run
 from alphatransformer.database.engine import session_factory
@@ -22,7 +23,6 @@ from alphatransformer.database.repositories import (
     ExecutionRepository,
     SnapshotRepository,
 )
-from alphatransformer.runtime import Runtime
 from alphatransformer.trading.performance import Performance
 
 RunId = Annotated[str, PathParam(min_length=1, max_length=64)]
@@ -39,20 +39,20 @@ def backtest_router() -> APIRouter:
     @router.get(
         "/api/backtests/{run_id}/performance", response_model=Performance, responses=_NOT_FOUND
     )
-    async def run_performance(run_id: RunId, runtime: RuntimeDep) -> Performance:
+    async def run_performance(run_id: RunId, arena: ArenaDep) -> Performance:
         """The run's metrics, as `/api/performance` computes them for the live agent."""
-        return (await _record(runtime, run_id)).performance
+        return (await _record(arena, run_id)).performance
 
     @router.get("/api/arena/leaderboard", response_model=list[Standing], responses=_NOT_FOUND)
-    async def arena_leaderboard(runtime: RuntimeDep, run_ids: RunIds) -> list[Standing]:
+    async def arena_leaderboard(arena: ArenaDep, run_ids: RunIds) -> list[Standing]:
         """Standings of the given runs, best total return first."""
-        return ranked([standing(r, None, r, await _record(runtime, r)) for r in run_ids])
+        return ranked([standing(r, None, r, await _record(arena, r)) for r in run_ids])
 
     return router
 
 
-async def _record(runtime: Runtime, run_id: str) -> RunRecord:
-    sessions = session_factory(runtime.database)
+async def _record(arena: LiveArena, run_id: str) -> RunRecord:
+    sessions = session_factory(arena.shared.database)
     record = await load_run(
         DecisionRepository(sessions, run_id),
         ExecutionRepository(sessions, run_id),

@@ -30,7 +30,6 @@ from alphatransformer.agent.llm_factory import (
     openai_chat_model,
 )
 from alphatransformer.agent.tools import RecentDecisions
-from alphatransformer.backtest.baselines import BuyAndHold, buy_and_hold_risk
 from alphatransformer.backtest.model_cache import CachedChatModel, CacheStats, ModelCache
 from alphatransformer.backtest.period import (
     Candles,
@@ -87,8 +86,8 @@ class Entrant:
 
 
 def configured_entrant(name: str, config: AppConfig, options: ModelOptions) -> Entrant:
-    """The agent `config` describes: the rules model, or an LLM (cached when asked)."""
-    if config.agent.provider == "rules":
+    """The agent `config` describes: a built-in model, or an LLM (cached when asked)."""
+    if config.agent.provider != "openai":
         return Entrant(name, config, lambda recent: build_decision_maker(config, recent))
     stats = CacheStats()
     chat = openai_chat_model(config.agent.llm)
@@ -110,8 +109,10 @@ def configured_entrant(name: str, config: AppConfig, options: ModelOptions) -> E
 
 def buy_and_hold_entrant(name: str, config: AppConfig) -> Entrant:
     """Buy-and-hold under the config's gate, loosened to hold every symbol without stops."""
-    risk = buy_and_hold_risk(config.trading.risk, len(config.symbols))
-    return Entrant(name, entrant_config(config, config.agent, risk), lambda _: BuyAndHold())
+    agent = config.agent.model_copy(update={"provider": "buy_and_hold"})
+    risk = config.trading.risk.for_buy_and_hold(len(config.symbols))
+    entrant = entrant_config(config, agent, risk)
+    return Entrant(name, entrant, lambda recent: build_decision_maker(entrant, recent))
 
 
 def entrant_config(base: AppConfig, agent: AgentConfig, risk: RiskConfig) -> AppConfig:

@@ -6,10 +6,11 @@ exchange, built-in rules model). `config/agent.yaml` spells the same values out 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
@@ -94,8 +95,13 @@ class MarketConfig(Section):
 
 
 class RulesModelConfig(Section):
-    """Parameters of the built-in indicator strategy (the offline model)."""
+    """Parameters of the built-in indicator strategy (the offline model).
 
+    `trend` follows the long timeframe's trend when short-term momentum confirms it;
+    `mean_reversion` fades short-term extremes (RSI past its thresholds) back toward the mean.
+    """
+
+    style: Literal["trend", "mean_reversion"] = "trend"
     ema_fast: int = Field(default=20, ge=2)
     ema_slow: int = Field(default=50, ge=3)
     rsi_period: int = Field(default=14, ge=2)
@@ -134,8 +140,13 @@ class LLMConfig(Section):
         return None if value == "" else value
 
 
+Provider = Literal["rules", "openai", "buy_and_hold"]
+"""rules: the built-in indicator model; openai: any OpenAI-compatible API; buy_and_hold: the
+baseline that buys every symbol once and holds."""
+
+
 class AgentConfig(Section):
-    provider: Literal["rules", "openai"] = "rules"
+    provider: Provider = "rules"
     cycle_seconds: float = Field(default=15.0, gt=0)
     # Above timeout x (retries + 1) x max_model_calls, so the model's own limits fire first and
     # the cycle keeps its usage and transcript.
@@ -187,6 +198,18 @@ class RiskConfig(Section):
     daily_loss_limit: Share = 0.05
     kill_switch: bool = False
 
+    def for_buy_and_hold(self, symbols: int) -> RiskConfig:
+        """These limits loosened just enough to hold the whole market without stops: one
+        position per symbol, each up to its share of equity. The other limits stay as set."""
+        return self.model_copy(
+            update={
+                "require_stop_loss": False,
+                "max_open_positions": max(self.max_open_positions, symbols),
+                "max_position_share": 1.0,
+                "max_total_exposure": max(self.max_total_exposure, 1.0),
+            }
+        )
+
 
 class TradingConfig(Section):
     paper: PaperExchangeConfig = PaperExchangeConfig()
@@ -205,6 +228,39 @@ class ApiConfig(Section):
     cors_origins: tuple[str, ...] = ()
 
 
+AgentName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,23}$")]
+"""Names a run id (`live-<name>`), a URL segment and a leaderboard row."""
+
+SINGLE_AGENT = "agent"
+"""The name of the one agent a config without an `agents` list runs."""
+
+
+class BinanceKeys(Section):
+    api_key: SecretStr = SecretStr("")
+    api_secret: SecretStr = SecretStr("")
+
+    @property
+    def pair(self) -> tuple[str, str]:
+        return self.api_key.get_secret_value(), self.api_secret.get_secret_value()
+
+
+class ArenaAgentConfig(Section):
+    """One agent of a live arena. What it leaves out comes from the `agent` section (provider,
+    prompt, rules, llm), `trading.risk`, `trading.paper.starting_balance` and `binance`; `rules`,
+    `llm` and `risk` overlay those sections key by key."""
+
+    name: AgentName
+    provider: Provider | None = None
+    prompt: str | None = Field(default=None, min_length=1)
+    max_model_calls: int | None = Field(default=None, ge=1, le=20)
+    rules: RulesModelConfig | None = None
+    llm: LLMConfig | None = None
+    risk: RiskConfig | None = None
+    starting_balance: PositiveDecimal | None = None
+    # Its own Binance (sub-)account: two agents on one account would trade each other's positions.
+    binance: BinanceKeys | None = None
+
+
 class LoggingConfig(Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     format: Literal["console", "json"] = "console"
@@ -218,6 +274,9 @@ class AppConfig(Section):
     symbols: tuple[Symbol, ...] = ("BTCUSDT", "ETHUSDT", "SOLUSDT")
     market: MarketConfig = MarketConfig()
     agent: AgentConfig = AgentConfig()
+    # A live arena: several agents on the same market, each with its own account. Without it,
+    # the `agent` section is an arena of one.
+    agents: tuple[ArenaAgentConfig, ...] | None = None
     trading: TradingConfig = TradingConfig()
     binance: BinanceConfig = BinanceConfig()
     database: DatabaseConfig = DatabaseConfig()
@@ -233,14 +292,32 @@ class AppConfig(Section):
             raise ValueError("symbols must not repeat")
         return symbols
 
+    @field_validator("agents")
+    @classmethod
+    def _agents_named_once(
+        cls, agents: tuple[ArenaAgentConfig, ...] | None
+    ) -> tuple[ArenaAgentConfig, ...] | None:
+        if agents is None:
+            return None
+        if not agents:
+            raise ValueError("an arena needs at least one agent (or leave `agents` out)")
+        names = [agent.name for agent in agents]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(f"agent names must not repeat: {', '.join(repeated)}")
+        return agents
+
     @model_validator(mode="after")
     def _consistent(self) -> AppConfig:
-        if self.environment is Environment.PRODUCTION and not self.binance.has_keys:
+        if self.agents is not None:
+            self._check_arena(self.agents)
+        has_keys = all(spec.config.binance.has_keys for spec in self.arena())
+        if self.environment is Environment.PRODUCTION and not has_keys:
             raise ValueError(
                 "environment 'production' trades real money and refuses to start without "
                 "binance.api_key and binance.api_secret"
             )
-        if self.environment is Environment.TESTNET and not self.binance.has_keys:
+        if self.environment is Environment.TESTNET and not has_keys:
             raise ValueError(
                 "environment 'testnet' places orders on Binance's testnet and needs "
                 "binance.api_key and binance.api_secret (testnet keys)"
@@ -259,16 +336,109 @@ class AppConfig(Section):
                 )
         return self
 
+    def _check_arena(self, agents: tuple[ArenaAgentConfig, ...]) -> None:
+        """Refuse what would trade wrongly: an LLM agent without a key or server, and, with real
+        orders, two agents sharing one account."""
+        for agent in agents:
+            resolved = _overlay_agent(self.agent, agent)
+            if resolved.provider == "openai":
+                AgentConfig.model_validate(resolved.model_dump())
+        if self.environment is Environment.PAPER or len(agents) == 1:
+            return
+        pairs: dict[tuple[str, str], str] = {}
+        for agent in agents:
+            if agent.binance is None or not all(agent.binance.pair):
+                raise ValueError(
+                    f"agent {agent.name!r}: with environment '{self.environment.value}' every "
+                    "agent of an arena needs its own binance.api_key and binance.api_secret "
+                    "(a Binance sub-account each)"
+                )
+            other = pairs.setdefault(agent.binance.pair, agent.name)
+            if other != agent.name:
+                raise ValueError(
+                    f"agents {other!r} and {agent.name!r} use the same Binance account: they "
+                    "would open, close and protect each other's positions; give each its own "
+                    "sub-account keys"
+                )
+
     @property
     def is_simulated_market(self) -> bool:
         return self.market.source == "simulated"
 
+    def arena(self) -> list[AgentSpec]:
+        """Every agent this config runs, each with the whole config as that agent sees it."""
+        if self.agents is None:
+            return [AgentSpec(SINGLE_AGENT, LIVE_RUN, self._for_agent(self.agent, None))]
+        return [
+            AgentSpec(
+                entry.name,
+                f"{LIVE_RUN}-{entry.name}",
+                self._for_agent(_overlay_agent(self.agent, entry), entry),
+            )
+            for entry in self.agents
+        ]
+
+    def _for_agent(self, agent: AgentConfig, entry: ArenaAgentConfig | None) -> AppConfig:
+        risk = self.trading.risk
+        paper = self.trading.paper
+        binance = self.binance
+        if entry is not None:
+            risk = _overlay(risk, entry.risk)
+            if entry.starting_balance is not None:
+                paper = paper.model_copy(update={"starting_balance": entry.starting_balance})
+            if entry.binance is not None:
+                binance = binance.model_copy(update=entry.binance.model_dump())
+        if agent.provider == "buy_and_hold":
+            risk = risk.for_buy_and_hold(len(self.symbols))
+        trading = self.trading.model_copy(update={"risk": risk, "paper": paper})
+        return self.model_copy(
+            update={"agent": agent, "agents": None, "trading": trading, "binance": binance}
+        )
+
     def secrets(self) -> list[str]:
         """Every non-empty secret value, so that logging can redact them wherever they appear."""
-        values = [
-            self.binance.api_key,
-            self.binance.api_secret,
-            self.agent.llm.api_key,
-            self.api.token,
-        ]
-        return [v.get_secret_value() for v in values if v.get_secret_value()]
+        values = [self.binance.api_key, self.binance.api_secret, self.agent.llm.api_key]
+        for entry in self.agents or ():
+            if entry.llm is not None:
+                values.append(entry.llm.api_key)
+            if entry.binance is not None:
+                values.extend((entry.binance.api_key, entry.binance.api_secret))
+        values.append(self.api.token)
+        return list(dict.fromkeys(v.get_secret_value() for v in values if v.get_secret_value()))
+
+
+LIVE_RUN = "live"
+"""Run id of the single live agent; an arena's agents get `live-<name>`."""
+
+
+@dataclass(frozen=True, slots=True)
+class AgentSpec:
+    """One live agent: its name, the run id scoping its rows, and its resolved config."""
+
+    name: str
+    run_id: str
+    config: AppConfig
+
+
+_S = TypeVar("_S", bound=Section)
+
+
+def _overlay(base: _S, override: Section | None) -> _S:
+    """`base` with the keys `override` sets (its defaults do not count), validated again."""
+    if override is None:
+        return base
+    values = {**base.model_dump(), **override.model_dump(exclude_unset=True)}
+    return type(base).model_validate(values)
+
+
+def _overlay_agent(base: AgentConfig, entry: ArenaAgentConfig) -> AgentConfig:
+    """The `agent` section as one arena agent sees it (not validated yet: see `_check_arena`)."""
+    update: dict[str, object] = {
+        "rules": _overlay(base.rules, entry.rules),
+        "llm": _overlay(base.llm, entry.llm),
+    }
+    for key in ("provider", "prompt", "max_model_calls"):
+        value = getattr(entry, key)
+        if value is not None:
+            update[key] = value
+    return base.model_copy(update=update)

@@ -14,10 +14,8 @@ from typing import Any, ClassVar
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from alphatransformer.config.schema import LIVE_RUN as LIVE_RUN
 from alphatransformer.database.types import ExactDecimal, UTCDateTime
-
-LIVE_RUN = "live"
-"""Run id of the live (or paper) agent; backtests and arena entrants get their own."""
 
 
 def _run_id() -> Mapped[str]:

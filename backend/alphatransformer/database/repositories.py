@@ -159,6 +159,8 @@ class UsageTotals:
     output_tokens: int
     cost_usd: Decimal
     mean_latency_ms: float
+    errors: int = 0
+    """Cycles whose model call failed (each recorded as holds with the error)."""
 
 
 class DecisionRepository:
@@ -209,13 +211,14 @@ class DecisionRepository:
     async def usage_totals(self) -> UsageTotals:
         """Model usage over every cycle; cost is summed exactly in Python (SQLite stores text)."""
         async with self._sessions() as session:
-            cycles, inputs, outputs, latency = (
+            cycles, inputs, outputs, latency, errors = (
                 await session.execute(
                     select(
                         func.count(DecisionCycle.id),
                         func.coalesce(func.sum(DecisionCycle.input_tokens), 0),
                         func.coalesce(func.sum(DecisionCycle.output_tokens), 0),
                         func.coalesce(func.avg(DecisionCycle.latency_ms), 0.0),
+                        func.count(DecisionCycle.error),
                     ).where(DecisionCycle.run_id == self.run_id)
                 )
             ).one()
@@ -225,7 +228,9 @@ class DecisionRepository:
                 )
             )
             cost = sum(costs.all(), Decimal(0))
-        return UsageTotals(int(cycles), int(inputs), int(outputs), cost, float(latency))
+        return UsageTotals(
+            int(cycles), int(inputs), int(outputs), cost, float(latency), int(errors)
+        )
 
     async def last_cycle_started(self) -> datetime | None:
         """When the newest cycle started: usage totals change only when this does."""
@@ -316,6 +321,13 @@ class DecisionRepository:
         parameters = {name: values[name] for name in present}
         parameters.update(run_id=self.run_id, limit=limit)
         return _page_statement(present, columns=columns), parameters
+
+    async def of_cycle(self, cycle_id: str) -> list[Decision]:
+        """The decisions one cycle produced, in the order the model gave them."""
+        await self.flush()
+        query = select(Decision).where(Decision.cycle_id == cycle_id).order_by(Decision.id)
+        async with self._sessions() as session:
+            return list((await session.scalars(query)).all())
 
     async def pending(self) -> list[Decision]:
         """Decisions saved but never settled: the process stopped between save and execute."""

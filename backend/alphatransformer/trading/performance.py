@@ -460,6 +460,9 @@ class LlmUsage:
     input_tokens: int
     output_tokens: int
     cost_usd: Decimal
+    cycles: int = 0
+    errors: int = 0
+    """Cycles whose model call failed: the agent held every symbol with the error."""
 
 
 @dataclass(frozen=True, slots=True)

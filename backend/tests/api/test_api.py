@@ -95,7 +95,7 @@ def config(tmp_path: Path, cycle_seconds: float = 0.3) -> AppConfig:
 @pytest.fixture
 async def api(tmp_path: Path) -> AsyncIterator[Api]:
     model = OneLongThenHold()
-    app = create_app(config(tmp_path), api_token=TOKEN, decision_maker=model)
+    app = create_app(config(tmp_path), api_token=TOKEN, decision_makers={"agent": model})
     app.state.heartbeat_seconds = 0.2
     async with serve(app) as url, httpx.AsyncClient(base_url=url, timeout=10) as client:
         api = Api(url, client, model)
@@ -214,15 +214,16 @@ async def test_metrics_in_prometheus_format(api: Api) -> None:
     assert response.headers["content-type"].startswith("text/plain")
     text = response.text
     assert "alphatransformer_cycles_total" in text
-    assert 'alphatransformer_decisions_total{action="open_long",status="executed"} 1.0' in text
-    assert 'alphatransformer_orders{status="FILLED"} 1.0' in text
-    assert 'alphatransformer_model_tokens_total{direction="input"}' in text
+    executed = 'decisions_total{action="open_long",agent="agent",status="executed"} 1.0'
+    assert f"alphatransformer_{executed}" in text
+    assert 'alphatransformer_orders{agent="agent",status="FILLED"} 1.0' in text
+    assert 'alphatransformer_model_tokens_total{agent="agent",direction="input"}' in text
     assert TOKEN not in text
 
 
 async def test_control_needs_the_token(api: Api) -> None:
     for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": TOKEN}):
-        response = await api.client.post("/api/agent/stop", headers=headers)
+        response = await api.client.post("/api/agents/agent/stop", headers=headers)
         assert response.status_code == 401
         assert response.json()["error"]["code"] == "unauthorized"
         assert TOKEN not in response.text
@@ -230,17 +231,22 @@ async def test_control_needs_the_token(api: Api) -> None:
 
 
 async def test_stop_and_start_are_idempotent(api: Api) -> None:
-    stopped = (await api.client.post("/api/agent/stop", headers=AUTH)).json()
-    assert stopped == {"changed": True, "state": "paused", "reason": "paused by the operator"}
-    again = (await api.client.post("/api/agent/stop", headers=AUTH)).json()
+    stopped = (await api.client.post("/api/agents/agent/stop", headers=AUTH)).json()
+    assert stopped == {
+        "agent": "agent",
+        "changed": True,
+        "state": "paused",
+        "reason": "paused by the operator",
+    }
+    again = (await api.client.post("/api/agents/agent/stop", headers=AUTH)).json()
     assert again["changed"] is False
     cycles = (await api.client.get("/api/status")).json()["cycles"]
     await asyncio.sleep(0.7)
     assert (await api.client.get("/api/status")).json()["cycles"] == cycles
 
-    started = (await api.client.post("/api/agent/start", headers=AUTH)).json()
+    started = (await api.client.post("/api/agents/agent/start", headers=AUTH)).json()
     assert (started["changed"], started["state"]) == (True, "running")
-    twice = (await api.client.post("/api/agent/start", headers=AUTH)).json()
+    twice = (await api.client.post("/api/agents/agent/start", headers=AUTH)).json()
     assert (twice["changed"], twice["state"]) == (False, "running")
     await api.wait_for("/api/status", lambda b: b["cycles"] > cycles)
 
@@ -249,7 +255,7 @@ async def test_stop_during_a_cycle_lets_it_finish(api: Api) -> None:
     api.model.delay = 0.5
     calls = api.model.calls
     await api.wait_for("/api/status", lambda _: api.model.calls > calls)  # a slow cycle began
-    response = await api.client.post("/api/agent/stop", headers=AUTH)
+    response = await api.client.post("/api/agents/agent/stop", headers=AUTH)
     assert response.json()["state"] == "paused"
     pending = (await api.client.get("/api/decisions", params={"status": "pending"})).json()
     assert pending["items"] == []
@@ -259,7 +265,7 @@ async def test_stop_during_a_cycle_lets_it_finish(api: Api) -> None:
 
 async def test_stop_with_close_positions_flattens_through_a_recorded_decision(api: Api) -> None:
     response = await api.client.post(
-        "/api/agent/stop", params={"close_positions": "true"}, headers=AUTH
+        "/api/agents/agent/stop", params={"close_positions": "true"}, headers=AUTH
     )
     assert response.json()["state"] == "paused"
     assert (await api.client.get("/api/positions")).json() == []
@@ -270,22 +276,22 @@ async def test_stop_with_close_positions_flattens_through_a_recorded_decision(ap
 
 
 async def test_kill_halts_closes_everything_and_start_lifts_it(api: Api) -> None:
-    killed = (await api.client.post("/api/agent/kill", headers=AUTH)).json()
+    killed = (await api.client.post("/api/agents/agent/kill", headers=AUTH)).json()
     assert (killed["state"], killed["reason"]) == ("halted", "killed by the operator")
     assert (await api.client.get("/api/positions")).json() == []
     assert (await api.client.get("/api/status")).json()["state_reason"] == "killed by the operator"
-    again = await api.client.post("/api/agent/kill", headers=AUTH)
+    again = await api.client.post("/api/agents/agent/kill", headers=AUTH)
     assert again.json()["state"] == "halted"
-    resumed = (await api.client.post("/api/agent/start", headers=AUTH)).json()
+    resumed = (await api.client.post("/api/agents/agent/start", headers=AUTH)).json()
     assert (resumed["changed"], resumed["state"]) == (True, "running")
 
 
 async def test_concurrent_control_requests_leave_a_consistent_state(api: Api) -> None:
     calls = [
-        api.client.post("/api/agent/stop", headers=AUTH),
-        api.client.post("/api/agent/start", headers=AUTH),
-        api.client.post("/api/agent/stop", headers=AUTH),
-        api.client.post("/api/agent/start", headers=AUTH),
+        api.client.post("/api/agents/agent/stop", headers=AUTH),
+        api.client.post("/api/agents/agent/start", headers=AUTH),
+        api.client.post("/api/agents/agent/stop", headers=AUTH),
+        api.client.post("/api/agents/agent/start", headers=AUTH),
     ]
     results = [r.json() for r in await asyncio.gather(*calls)]
     final = (await api.client.get("/api/status")).json()["state"]
@@ -324,7 +330,7 @@ async def test_account_and_position_streams(api: Api) -> None:
 
 
 async def test_idle_streams_get_heartbeats(api: Api) -> None:
-    await api.client.post("/api/agent/stop", headers=AUTH)
+    await api.client.post("/api/agents/agent/stop", headers=AUTH)
     async with connect(ws_url(api, "/ws/decisions")) as ws:
         await receive(ws)
         assert (await receive(ws))["type"] == "heartbeat"
@@ -336,7 +342,7 @@ async def exposed(tmp_path: Path) -> AsyncIterator[str]:
         config(tmp_path, cycle_seconds=3600),
         api_token=TOKEN,
         exposed=True,
-        decision_maker=OneLongThenHold(),
+        decision_makers={"agent": OneLongThenHold()},
     )
     async with serve(app) as url:
         yield url
@@ -362,7 +368,9 @@ async def test_beyond_loopback_every_endpoint_and_stream_needs_the_token(exposed
 async def test_performance_reports_trades_risk_and_model_usage(api: Api) -> None:
     before = (await api.client.get("/api/performance")).json()
     assert (before["trades"]["trades"], before["open_trades"]) == (0, 1)  # the long is open
-    await api.client.post("/api/agent/stop", params={"close_positions": "true"}, headers=AUTH)
+    await api.client.post(
+        "/api/agents/agent/stop", params={"close_positions": "true"}, headers=AUTH
+    )
     report = (await api.client.get("/api/performance")).json()  # not a stale cached report
     trades = report["trades"]
     assert trades["trades"] == 1  # the scripted long, closed by the operator
@@ -382,12 +390,14 @@ async def test_concurrent_performance_requests_read_the_history_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     app = create_app(
-        config(tmp_path, cycle_seconds=3600), api_token=TOKEN, decision_maker=OneLongThenHold()
+        config(tmp_path, cycle_seconds=3600),
+        api_token=TOKEN,
+        decision_makers={"agent": OneLongThenHold()},
     )
     async with serve(app) as url, httpx.AsyncClient(base_url=url, timeout=10) as client:
         api = Api(url, client, OneLongThenHold())
         await api.wait_for("/api/status", lambda body: body["cycles"] >= 1)
-        snapshots = app.state.runtime.snapshots
+        snapshots = app.state.arena.first.snapshots
         reads = 0
         read = snapshots.equity_series
 

@@ -33,7 +33,9 @@ class BearerToken:
 def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     folder = tmp_path_factory.mktemp("fuzz")
     app = create_app(
-        config(folder, cycle_seconds=0.5), api_token=TOKEN, decision_maker=OneLongThenHold()
+        config(folder, cycle_seconds=0.5),
+        api_token=TOKEN,
+        decision_makers={"agent": OneLongThenHold()},
     )
     with serve_in_thread(app) as url:
         yield url

@@ -31,7 +31,7 @@ async def client(tmp_path: Path, history: Path) -> AsyncIterator[httpx.AsyncClie
     app = FastAPI()
     app.include_router(backtest_router())
     database = create_engine(f"sqlite+aiosqlite:///{tmp_path}/backtest.db")
-    app.state.runtime = SimpleNamespace(database=database)
+    app.state.arena = SimpleNamespace(shared=SimpleNamespace(database=database))
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         yield client

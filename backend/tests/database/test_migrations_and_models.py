@@ -16,7 +16,7 @@ from sqlalchemy import Connection, inspect, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from alphatransformer.api.schemas import DecisionOut
+from alphatransformer.api.views import decision_out
 from alphatransformer.database.engine import create_engine, session_factory
 from alphatransformer.database.migrate import downgrade_database, head_revision, upgrade_database
 from alphatransformer.database.models import (
@@ -203,13 +203,13 @@ async def test_page_rows_read_the_same_decisions_as_the_orm_page(engine: AsyncEn
         DecisionFilter(since=T0 + timedelta(minutes=1), until=T0 + timedelta(minutes=5)),
     ]
     for page_filter in filters:
-        listed = [DecisionOut.model_validate(r) for r in await repository.page_rows(page_filter, 5)]
-        stored = [DecisionOut.model_validate(r) for r in await repository.page(page_filter, 5)]
+        listed = [decision_out("a", r) for r in await repository.page_rows(page_filter, 5)]
+        stored = [decision_out("a", r) for r in await repository.page(page_filter, 5)]
         assert listed, page_filter
         assert [r.model_dump_json() for r in listed] == [r.model_dump_json() for r in stored]
     window = DecisionFilter(since=rows[1].created_at, until=rows[2].created_at)
     [fractional] = await repository.page_rows(window, 5)
-    assert DecisionOut.model_validate(fractional).created_at == rows[1].created_at
+    assert decision_out("a", fractional).created_at == rows[1].created_at
 
 
 async def test_status_update_records_reason_and_rule(engine: AsyncEngine) -> None:

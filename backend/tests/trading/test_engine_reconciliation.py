@@ -203,7 +203,7 @@ async def open_desk(tmp_path: Path, cycle_seconds: float) -> AsyncIterator[Desk]
         gate=gate,
         snapshotter=AccountSnapshotter(exchange, snapshots, clock, "paper"),
         reconciler=reconciler,
-        bus=EventBus(),
+        events=EventBus().for_agent("agent"),
         cycle_seconds=cycle_seconds,
         reconcile_retry_delays=RETRY_DELAYS,
     )

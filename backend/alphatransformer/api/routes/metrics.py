@@ -9,10 +9,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from alphatransformer.api.dependencies import RuntimeDep
+from alphatransformer.api.dependencies import ArenaDep
+from alphatransformer.arena import LiveArena
 from alphatransformer.database.repositories import UsageTotals
 from alphatransformer.events import Topic
-from alphatransformer.runtime import Runtime
 
 router = APIRouter(tags=["status"])
 
@@ -22,53 +22,66 @@ router = APIRouter(tags=["status"])
     response_class=Response,
     responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text"}},
 )
-async def metrics(runtime: RuntimeDep) -> Response:
-    """Cycles, decisions by action and status, orders by status, model usage, stream clients."""
+async def metrics(arena: ArenaDep) -> Response:
+    """Per agent: cycles, decisions by action and status, orders by status, model usage; and
+    stream clients."""
     registry = CollectorRegistry(auto_describe=True)
-    orders = await runtime.executions.count_by_status()
-    usage = await runtime.decisions.usage_totals()
-    registry.register(_Snapshot(runtime, orders, usage))
+    orders = {name: await r.executions.count_by_status() for name, r in arena.agents.items()}
+    usage = {name: await r.decisions.usage_totals() for name, r in arena.agents.items()}
+    registry.register(_Snapshot(arena, orders, usage))
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
 
 class _Snapshot(Collector):
-    def __init__(self, runtime: Runtime, orders: dict[str, int], usage: UsageTotals) -> None:
-        self._runtime = runtime
+    def __init__(
+        self,
+        arena: LiveArena,
+        orders: dict[str, dict[str, int]],
+        usage: dict[str, UsageTotals],
+    ) -> None:
+        self._arena = arena
         self._orders = orders
         self._usage = usage
 
     def collect(self) -> Iterator[Metric]:
-        status = self._runtime.engine.status
-        yield CounterMetricFamily("alphatransformer_cycles", "Decision cycles run.", status.cycles)
-        yield CounterMetricFamily(
-            "alphatransformer_cycles_failed", "Cycles that raised.", status.failed_cycles
+        cycles = CounterMetricFamily(
+            "alphatransformer_cycles", "Decision cycles run.", labels=["agent"]
         )
-        yield CounterMetricFamily(
+        failed = CounterMetricFamily(
+            "alphatransformer_cycles_failed", "Cycles that raised.", labels=["agent"]
+        )
+        missed = CounterMetricFamily(
             "alphatransformer_cycles_missed",
             "Scheduled cycles skipped because the one before overran.",
-            status.missed_cycles,
+            labels=["agent"],
         )
         decisions = CounterMetricFamily(
             "alphatransformer_decisions",
             "Decisions since start, by action and final status.",
-            labels=["action", "status"],
+            labels=["agent", "action", "status"],
         )
-        for key, count in sorted(status.outcomes.items()):
-            action, outcome = key.split(":", 1)
-            decisions.add_metric([action, outcome], count)
-        yield decisions
         orders = GaugeMetricFamily(
-            "alphatransformer_orders", "Orders in the database, by status.", labels=["status"]
+            "alphatransformer_orders",
+            "Orders in the database, by status.",
+            labels=["agent", "status"],
         )
-        for order_status, count in sorted(self._orders.items()):
-            orders.add_metric([order_status], count)
-        yield orders
+        for name, runtime in self._arena.agents.items():
+            status = runtime.engine.status
+            cycles.add_metric([name], status.cycles)
+            failed.add_metric([name], status.failed_cycles)
+            missed.add_metric([name], status.missed_cycles)
+            for key, count in sorted(status.outcomes.items()):
+                action, outcome = key.split(":", 1)
+                decisions.add_metric([name, action, outcome], count)
+            for order_status, count in sorted(self._orders[name].items()):
+                orders.add_metric([name, order_status], count)
+        yield from (cycles, failed, missed, decisions, orders)
         yield from self._usage_metrics()
-        bus = self._runtime.bus
+        bus = self._arena.bus
         clients = GaugeMetricFamily(
             "alphatransformer_websocket_clients", "Connected stream clients.", labels=["stream"]
         )
-        for topic in (Topic.DECISIONS, Topic.POSITIONS, Topic.ACCOUNT):
+        for topic in Topic:
             clients.add_metric([topic.value], bus.subscriber_count(topic))
         yield clients
         yield CounterMetricFamily(
@@ -78,16 +91,22 @@ class _Snapshot(Collector):
         )
 
     def _usage_metrics(self) -> Iterator[Metric]:
-        usage = self._usage
         tokens = CounterMetricFamily(
-            "alphatransformer_model_tokens", "Model tokens used.", labels=["direction"]
+            "alphatransformer_model_tokens", "Model tokens used.", labels=["agent", "direction"]
         )
-        tokens.add_metric(["input"], usage.input_tokens)
-        tokens.add_metric(["output"], usage.output_tokens)
-        yield tokens
-        yield CounterMetricFamily(
-            "alphatransformer_model_cost_usd", "Model cost in USD.", float(usage.cost_usd)
+        cost = CounterMetricFamily(
+            "alphatransformer_model_cost_usd", "Model cost in USD.", labels=["agent"]
         )
-        yield GaugeMetricFamily(
-            "alphatransformer_model_latency_ms_avg", "Mean model latency.", usage.mean_latency_ms
+        errors = CounterMetricFamily(
+            "alphatransformer_model_errors", "Cycles whose model call failed.", labels=["agent"]
         )
+        latency = GaugeMetricFamily(
+            "alphatransformer_model_latency_ms_avg", "Mean model latency.", labels=["agent"]
+        )
+        for name, usage in self._usage.items():
+            tokens.add_metric([name, "input"], usage.input_tokens)
+            tokens.add_metric([name, "output"], usage.output_tokens)
+            cost.add_metric([name], float(usage.cost_usd))
+            errors.add_metric([name], usage.errors)
+            latency.add_metric([name], usage.mean_latency_ms)
+        yield from (tokens, cost, errors, latency)

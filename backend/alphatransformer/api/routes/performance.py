@@ -44,14 +44,19 @@ class _ReportCache:
 
 @router.get("/api/performance", response_model=Performance)
 async def get_performance(request: Request, runtime: RuntimeDep) -> Performance:
-    """Total return, drawdown, Sharpe, Sortino, win rate, profit factor, fees, tokens and cost.
+    """One agent's total return, drawdown, Sharpe, Sortino, win rate, profit factor, fees,
+    tokens, cost and model errors (`agent`, or the first configured).
 
     The history is read again only when a snapshot, an order or a cycle was added since the
     last request; unrealized PnL is always live from the exchange.
     """
-    cache: _ReportCache | None = getattr(request.app.state, "performance_cache", None)
-    if cache is None:
-        cache = request.app.state.performance_cache = _ReportCache()
+    return await agent_performance(request, runtime)
+
+
+async def agent_performance(request: Request, runtime: Runtime) -> Performance:
+    """The agent's report, from its cache when its history has not changed."""
+    caches: dict[str, _ReportCache] = request.app.state.performance_caches
+    cache = caches.setdefault(runtime.name, _ReportCache())
     report = await cache.get(runtime)
     account = await runtime.exchange.account()
     return replace(report, unrealized_pnl=account.unrealized_pnl)
@@ -73,5 +78,7 @@ async def _report(runtime: Runtime) -> Performance:
         [(time, equity) for time, equity, _, _ in series],
         await runtime.executions.fills(),
         Decimal(0),
-        LlmUsage(usage.input_tokens, usage.output_tokens, usage.cost_usd),
+        LlmUsage(
+            usage.input_tokens, usage.output_tokens, usage.cost_usd, usage.cycles, usage.errors
+        ),
     )

@@ -1,13 +1,14 @@
-"""Agent status and liveness."""
+"""System status: the market, and where every agent stands."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-from alphatransformer.api.dependencies import RuntimeDep
+from alphatransformer.api.dependencies import ArenaDep
 from alphatransformer.api.errors import ERROR_RESPONSES
-from alphatransformer.api.schemas import CycleSummary, StatusResponse, SymbolData
-from alphatransformer.runtime import Runtime
+from alphatransformer.api.schemas import StatusResponse, SymbolData
+from alphatransformer.api.views import agent_out, cycle_summary
+from alphatransformer.arena import PriceTick
 from alphatransformer.utils.clock import to_datetime
 
 router = APIRouter()
@@ -21,60 +22,44 @@ SIMULATED_NOTICE = "SIMULATED MARKET: prices are synthetic, not Binance's"
     tags=["status"],
     responses=ERROR_RESPONSES,
 )
-async def status(runtime: RuntimeDep) -> StatusResponse:
-    """What the agent is doing, on which market and exchange, and how fresh its data is."""
-    config = runtime.config
-    engine_status = runtime.engine.status
-    now = to_datetime(runtime.clock.now_ms())
+async def status(arena: ArenaDep) -> StatusResponse:
+    """What the agents are doing, on which market and exchange, and how fresh the data is."""
+    config = arena.config
+    first = arena.first
+    engine_status = first.engine.status
+    now = to_datetime(arena.shared.clock.now_ms())
     started = engine_status.started_at
-    last = engine_status.last_cycle
+    simulated = arena.market.is_simulated
     return StatusResponse(
         state=engine_status.state.value,
         state_reason=engine_status.reason,
         environment=config.environment.value,
         market_source=config.market.source,
-        simulated_market=runtime.market.is_simulated,
-        notice=SIMULATED_NOTICE if runtime.market.is_simulated else None,
-        exchange=runtime.exchange.name,
-        provider=config.agent.provider,
-        model=runtime.decision_maker.model_name,
+        simulated_market=simulated,
+        notice=SIMULATED_NOTICE if simulated else None,
+        exchange=first.exchange.name,
+        provider=first.config.agent.provider,
+        model=first.decision_maker.model_name,
         symbols=list(config.symbols),
         started_at=started,
         uptime_seconds=None if started is None else (now - started).total_seconds(),
         cycle_seconds=config.agent.cycle_seconds,
         cycles=engine_status.cycles,
         missed_cycles=engine_status.missed_cycles,
-        last_cycle=None
-        if last is None
-        else CycleSummary(
-            cycle_id=last.cycle_id,
-            started_at=last.started_at,
-            finished_at=last.finished_at,
-            outcome=last.outcome,
-            decisions=last.decisions,
-            executed=last.executed,
-            rejected=last.rejected,
-            failed=last.failed,
-            error=last.error,
-        ),
+        last_cycle=cycle_summary(engine_status.last_cycle),
         next_cycle_at=engine_status.next_cycle_at,
         reconciliation=engine_status.reconciliation,
         reconciled_at=engine_status.reconciled_at,
-        market_data=[_symbol_data(runtime, s) for s in config.symbols],
+        market_data=[symbol_data(tick) for tick in arena.prices()],
+        agents=[await agent_out(runtime) for runtime in arena.agents.values()],
     )
 
 
-def _symbol_data(runtime: Runtime, symbol: str) -> SymbolData:
-    market = runtime.market
-    last_ms = market.last_update_ms(symbol)
-    max_age_ms = int(runtime.config.market.max_staleness_seconds * 1000)
-    try:
-        price: float | None = market.latest_price(symbol)
-    except KeyError:
-        price = None
+def symbol_data(tick: PriceTick) -> SymbolData:
+    last = tick.last_update_ms
     return SymbolData(
-        symbol=symbol,
-        price=price,
-        last_update=None if last_ms is None else to_datetime(last_ms),
-        fresh=market.is_fresh(symbol, max_age_ms),
+        symbol=tick.symbol,
+        price=tick.price,
+        last_update=None if last is None else to_datetime(last),
+        fresh=tick.fresh,
     )

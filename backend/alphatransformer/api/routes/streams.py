@@ -1,24 +1,32 @@
 """Live streams: a new client gets the current state first, then every update, with heartbeats.
 
-Each client reads from its own bounded queue on the event bus, so a slow client skips ahead
-(and is told how many updates it missed) instead of slowing the engine or other clients.
+`?agent=NAME` follows one agent; without it a client follows every agent. Every message says
+which agent it is about (`agent`; null for what all share, like prices). Each client reads from
+its own bounded queue on the event bus, so a slow client skips ahead (and is told how many
+updates it missed) instead of slowing the engines or other clients.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect, status
 
 from alphatransformer.api.auth import websocket_allowed
-from alphatransformer.api.schemas import AccountOut, DecisionOut, PositionOut
-from alphatransformer.events import Event, EventBus, Subscription, Topic
+from alphatransformer.api.dependencies import AGENT_PATTERN
+from alphatransformer.api.routes.status import symbol_data
+from alphatransformer.api.schemas import AccountOut
+from alphatransformer.api.views import agent_out, decision_out, positions_out
+from alphatransformer.arena import LiveArena
+from alphatransformer.events import Event, Subscription, Topic
 
 router = APIRouter()
 
 HEARTBEAT_SECONDS = 15.0
+_AGENT = re.compile(AGENT_PATTERN)
 
 
 @router.websocket("/ws/decisions")
@@ -36,15 +44,31 @@ async def account_stream(websocket: WebSocket) -> None:
     await _stream(websocket, Topic.ACCOUNT)
 
 
+@router.websocket("/ws/status")
+async def status_stream(websocket: WebSocket) -> None:
+    """Each agent's `/api/agents` entry, on every state change and after every cycle."""
+    await _stream(websocket, Topic.STATUS)
+
+
+@router.websocket("/ws/market")
+async def market_stream(websocket: WebSocket) -> None:
+    """The traded symbols' prices and freshness, about once a second."""
+    await _stream(websocket, Topic.MARKET)
+
+
 async def _stream(websocket: WebSocket, topic: Topic) -> None:
     if not websocket_allowed(websocket):
         await websocket.close(code=status.WS_1008_POLICY_VIOLATION, reason="token required")
         return
+    arena: LiveArena = websocket.app.state.arena
+    agent = websocket.query_params.get("agent")
+    if agent is not None and (not _AGENT.fullmatch(agent) or agent not in arena.agents):
+        await websocket.close(code=status.WS_1008_POLICY_VIOLATION, reason="no such agent")
+        return
     await websocket.accept()
-    bus: EventBus = websocket.app.state.runtime.bus
     heartbeat: float = getattr(websocket.app.state, "heartbeat_seconds", HEARTBEAT_SECONDS)
-    with bus.subscribe(topic) as subscription:
-        pump = asyncio.create_task(_pump(websocket, subscription, heartbeat))
+    with arena.bus.subscribe(topic, agent) as subscription:
+        pump = asyncio.create_task(_pump(websocket, arena, subscription, heartbeat))
         listen = asyncio.create_task(_until_closed(websocket))
         done, pending = await asyncio.wait({pump, listen}, return_when=asyncio.FIRST_COMPLETED)
         for task in pending:
@@ -62,16 +86,16 @@ async def _until_closed(websocket: WebSocket) -> None:
         pass
 
 
-async def _pump(websocket: WebSocket, subscription: Subscription, heartbeat: float) -> None:
-    bus: EventBus = websocket.app.state.runtime.bus
-    current = bus.latest(subscription.topic)
-    if current is not None:
-        await websocket.send_json(_message(current, "snapshot"))
+async def _pump(
+    websocket: WebSocket, arena: LiveArena, subscription: Subscription, heartbeat: float
+) -> None:
+    for current in arena.bus.latest(subscription.topic, subscription.agent):
+        await websocket.send_json(await _message(arena, current, "snapshot"))
     reported = 0
     while True:
         event = await subscription.next(within=heartbeat)
         message: dict[str, Any] = (
-            {"type": "heartbeat"} if event is None else _message(event, "update")
+            {"type": "heartbeat"} if event is None else await _message(arena, event, "update")
         )
         if subscription.dropped > reported:
             message["missed"] = subscription.dropped - reported
@@ -79,15 +103,24 @@ async def _pump(websocket: WebSocket, subscription: Subscription, heartbeat: flo
         await asyncio.wait_for(websocket.send_json(message), timeout=heartbeat)
 
 
-def _message(event: Event, kind: str) -> dict[str, Any]:
-    return {"type": kind, "topic": event.topic.value, "data": _payload(event)}
+async def _message(arena: LiveArena, event: Event, kind: str) -> dict[str, Any]:
+    return {
+        "type": kind,
+        "topic": event.topic.value,
+        "agent": event.agent,
+        "data": await _payload(arena, event),
+    }
 
 
-def _payload(event: Event) -> Any:
+async def _payload(arena: LiveArena, event: Event) -> Any:
+    if event.topic is Topic.MARKET:
+        return [symbol_data(tick).model_dump(mode="json") for tick in event.payload]
+    assert event.agent is not None
     if event.topic is Topic.DECISIONS:
-        return [DecisionOut.model_validate(row).model_dump(mode="json") for row in event.payload]
+        return [decision_out(event.agent, row).model_dump(mode="json") for row in event.payload]
+    runtime = arena.agents[event.agent]
     if event.topic is Topic.POSITIONS:
-        return [PositionOut.of(p).model_dump(mode="json") for p in event.payload]
+        return [p.model_dump(mode="json") for p in await positions_out(runtime, event.payload)]
     if event.topic is Topic.ACCOUNT:
-        return AccountOut.of(event.payload).model_dump(mode="json")
-    return str(event.payload)
+        return AccountOut.of(event.agent, event.payload).model_dump(mode="json")
+    return (await agent_out(runtime)).model_dump(mode="json")

@@ -4,13 +4,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from alphatransformer.agent.buy_and_hold import BUY_AND_HOLD_MODEL_NAME, BuyAndHold
 from alphatransformer.agent.decision import Action
 from alphatransformer.agent.decision_maker import DecisionRequest
-from alphatransformer.backtest.baselines import (
-    BUY_AND_HOLD_MODEL_NAME,
-    BuyAndHold,
-    buy_and_hold_risk,
-)
 from alphatransformer.config.schema import AppConfig, RiskConfig
 from alphatransformer.market.simulated import SimulatedMarket
 from alphatransformer.trading.models import Account, MarginType, Position
@@ -66,7 +62,7 @@ async def test_a_held_symbol_is_held_and_a_flat_one_bought() -> None:
 def test_the_gate_is_loosened_only_as_far_as_holding_the_market_needs() -> None:
     risk = RiskConfig(max_open_positions=2, max_leverage=5, min_confidence=0.7)
 
-    loosened = buy_and_hold_risk(risk, symbols=6)
+    loosened = risk.for_buy_and_hold(symbols=6)
 
     assert (loosened.require_stop_loss, loosened.max_open_positions) == (False, 6)
     assert (loosened.max_position_share, loosened.max_total_exposure) == (1.0, 1.5)

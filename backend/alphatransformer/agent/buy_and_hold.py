@@ -1,7 +1,8 @@
 """Buy-and-hold, the baseline every arena is measured against: what holding the market earned.
 
 It is a `DecisionMaker` like any model, so its orders go through the same risk gate, order
-manager and paper exchange, and pay the same fees and slippage.
+manager and paper exchange, and pay the same fees and slippage; `RiskConfig.for_buy_and_hold`
+loosens its gate just enough to hold every symbol without stops.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from decimal import Decimal
 from alphatransformer.agent.answer import ModelAnswer
 from alphatransformer.agent.decision import Action, TradeDecision, hold
 from alphatransformer.agent.decision_maker import DecisionRequest
-from alphatransformer.config.schema import RiskConfig
 
 BUY_AND_HOLD_MODEL_NAME = "buy-and-hold"
 
@@ -48,16 +48,3 @@ class BuyAndHold:
             for symbol in request.symbols
         ]
         return ModelAnswer(decisions=decisions, model=BUY_AND_HOLD_MODEL_NAME)
-
-
-def buy_and_hold_risk(risk: RiskConfig, symbols: int) -> RiskConfig:
-    """The gate's limits loosened just enough to hold the whole market without stops: one
-    position per symbol, each up to its share of equity. The other limits stay as configured."""
-    return risk.model_copy(
-        update={
-            "require_stop_loss": False,
-            "max_open_positions": max(risk.max_open_positions, symbols),
-            "max_position_share": 1.0,
-            "max_total_exposure": max(risk.max_total_exposure, 1.0),
-        }
-    )
