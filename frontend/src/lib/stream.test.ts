@@ -66,6 +66,20 @@ describe("the stream client", () => {
     expect(states.at(-1)).toBe("unauthorized");
   });
 
+  it("drops a connection that went silent (no heartbeat) and connects again", () => {
+    const { states } = open();
+    FakeSocket.last().open();
+    vi.advanceTimersByTime(30_000);
+    FakeSocket.last().receive({ type: "heartbeat" });
+    vi.advanceTimersByTime(39_999);
+    expect(FakeSocket.instances).toHaveLength(1);
+    vi.advanceTimersByTime(1);
+    expect(FakeSocket.instances[0]?.closed).toBe(true);
+    expect(states.at(-1)).toBe("reconnecting");
+    vi.advanceTimersByTime(500);
+    expect(FakeSocket.instances).toHaveLength(2);
+  });
+
   it("stops for good when closed", () => {
     const { handle, states } = open();
     handle.close();

@@ -17,6 +17,8 @@ export interface StreamOptions<T> {
   /** Tests pass a fake; browsers use the global WebSocket. */
   WebSocketImpl?: typeof WebSocket;
   random?: () => number;
+  /** Silence longer than this (no message, not even a heartbeat) means a dead link: reconnect. */
+  silenceMs?: number;
 }
 
 export interface StreamHandle {
@@ -42,6 +44,21 @@ export function openStream<T>(options: StreamOptions<T>): StreamHandle {
   let timer: ReturnType<typeof setTimeout> | null = null;
   let attempt = 0;
   let closed = false;
+  let watchdog: ReturnType<typeof setTimeout> | null = null;
+  const silence = options.silenceMs ?? 40_000; // the server sends a heartbeat every 15 s
+
+  const watch = (ws: WebSocket) => {
+    if (watchdog !== null) clearTimeout(watchdog);
+    watchdog = setTimeout(() => {
+      if (socket !== ws) return;
+      // A half-open connection never fires `close`: drop it and connect again.
+      socket = null;
+      ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
+      ws.close();
+      options.onState("reconnecting");
+      schedule();
+    }, silence);
+  };
 
   const connect = () => {
     timer = null;
@@ -53,9 +70,11 @@ export function openStream<T>(options: StreamOptions<T>): StreamHandle {
       if (socket !== ws) return;
       attempt = 0;
       options.onState("open");
+      watch(ws);
     };
     ws.onmessage = (event: MessageEvent) => {
       if (socket !== ws) return;
+      watch(ws);
       let message: StreamMessage<T>;
       try {
         message = JSON.parse(String(event.data)) as StreamMessage<T>;
@@ -96,7 +115,9 @@ export function openStream<T>(options: StreamOptions<T>): StreamHandle {
       ws.close();
     }
     if (timer !== null) clearTimeout(timer);
+    if (watchdog !== null) clearTimeout(watchdog);
     timer = null;
+    watchdog = null;
   };
 
   connect();

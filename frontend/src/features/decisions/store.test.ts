@@ -30,6 +30,13 @@ describe("the decisions store (fed by /ws/decisions)", () => {
     expect(byId[1]).toBeUndefined();
   });
 
+  it("fills a gap from history when the server says updates were missed", async () => {
+    const calls = stubFetch({ "/api/decisions": { items: [decision({ id: 5 })], next_before_id: null } });
+    useDecisionsStore.getState().apply({ type: "update", agent: "trend", data: [decision({ id: 9 })], missed: 2 });
+    await vi.waitFor(() => expect(useDecisionsStore.getState().ids).toEqual([9, 5]));
+    expect(calls).toHaveLength(1);
+  });
+
   it("loads history over REST", async () => {
     const calls = stubFetch({ "/api/decisions": { items: [decision({ id: 40 })], next_before_id: null } });
     await useDecisionsStore.getState().load();

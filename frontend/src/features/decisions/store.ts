@@ -40,6 +40,8 @@ export const useDecisionsStore = create<DecisionsState>((set, get) => ({
   apply: (message) => {
     if (message.type === "heartbeat" || !Array.isArray(message.data)) return;
     get().upsert(message.data);
+    // This client fell behind and the server skipped updates: fill the gap from history.
+    if (message.missed) void get().load();
     set({ lastUpdateAt: typeof performance !== "undefined" ? performance.now() : Date.now() });
   },
   upsert: (rows) => {
