@@ -282,7 +282,9 @@ def arena(
     """Several agents trade the same replayed market, each on its own paper account; rank them.
 
     --config sets the market, the period's symbols and intervals and the paper account, shared
-    by every entrant. Reports go to REPORTS/<arena id>/<entrant>/, the leaderboard next to them.
+    by every entrant. Reports go to REPORTS/<arena id>/<entrant>/, the leaderboard and a chart
+    of every entrant's equity next to them. Exits with 1 when an entrant's model failed in
+    every cycle (it never decided).
     """
     settings = _replay_config(
         _load(config),
@@ -293,7 +295,7 @@ def arena(
     challengers = [_challenger(text) for text in entrant or []]
     period = _period(settings, history, start, end, every, allow_gaps)
     from alphatransformer.backtest.arena import run_arena
-    from alphatransformer.backtest.console import print_leaderboard
+    from alphatransformer.backtest.console import never_decided_line, print_leaderboard
     from alphatransformer.backtest.runner import new_run_id
 
     llm = any(c.agent.provider == "openai" for _, c in challengers)
@@ -313,6 +315,10 @@ def arena(
             ),
         )
     print_leaderboard(_out, outcome)
+    failure = never_decided_line(outcome.standings)
+    if failure is not None:
+        _err.print(f"[bold red]Arena {arena_id}[/]: {failure}", highlight=False)
+        raise typer.Exit(code=1)
 
 
 @data_app.command("download")

@@ -21,6 +21,8 @@ class ModelAnswer:
     cost_usd: Decimal = Decimal(0)
     prompt_hash: str | None = None
     error: str | None = None
+    # What was wrong but did not stop the answer (one symbol's invalid decision, a usage block
+    # that was not token counts); stored with the cycle, after the error if there is one.
     notes: list[str] = field(default_factory=list)
     # The whole exchange with the model (system prompt, messages, tool calls and results), as
     # JSON-able dicts (`{"type": ..., "data": ...}`, what `messages_from_dict` reads back).

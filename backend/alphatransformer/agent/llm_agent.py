@@ -8,14 +8,20 @@ limit per cycle (first answer, tool rounds and retries share it), a graph recurs
 one retry when the final answer does not fit its schema.
 
 The final answer is parsed in two steps, on purpose. Its schema (`ProposedDecision`) is loose:
-any item with a symbol passes, numbers are not range-checked and `action` is any string, so one
-symbol's bad numbers cannot sink the whole answer. Each item is then validated strictly as a
-`TradeDecision`; an item that fails (confidence 7, leverage 500, NaN, an unknown action) becomes
-that symbol's HOLD carrying the validation message, and the other symbols keep their decisions.
+any item with a symbol passes, and every other field takes any JSON value (shown to the model
+as the type it should be), so one symbol's bad numbers or wrong types cannot sink the whole
+answer. Each item is then validated strictly as a `TradeDecision`; an item that fails
+(confidence 7, leverage 500, NaN, `"leverage": true`, an unknown action, a 5,000-character
+reasoning) becomes that symbol's HOLD carrying the validation message, and the other symbols
+keep their decisions.
 A symbol outside the config is passed through: the risk gate rejects it, and the row shows what
 the model tried. Whatever ends the cycle early (a transport error, a timeout, a second schema
 error, text instead of the answer) holds every symbol with the reason, and the tokens spent and
 the transcript so far are still recorded.
+
+The usage block of each reply is untrusted too: a count that is not a whole number from 0 to
+`MAX_TOKENS_PER_CALL` (a string, NaN, a negative, 10^20) is counted as 0 or clamped, and the
+answer carries a note saying so; the decisions stand either way.
 """
 
 from __future__ import annotations
@@ -33,7 +39,7 @@ from langchain.agents import create_agent
 from langchain.agents.structured_output import StructuredOutputError, ToolStrategy
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, SystemMessage
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError, WithJsonSchema
 
 from alphatransformer.agent.answer import ModelAnswer
 from alphatransformer.agent.decision import Action, TradeDecision, hold
@@ -59,8 +65,15 @@ SCHEMA_RETRIES = 1
 # first, this only bounds a miswired graph.
 STEPS_PER_MODEL_CALL = 2
 EXCERPT_CHARS = 300
+QUOTE_CHARS = 80  # of a rejected value, quoted in the reason of its symbol's HOLD
+MAX_TOKENS_PER_CALL = 10_000_000
+"""More tokens than any model reads or writes in one call: a larger count is clamped to it."""
 _TOKENS_PER_MTOK = Decimal(1_000_000)
 _EXIT_PLAN_LOOKBACK = 20  # executed decisions searched for the one that opened a position
+
+
+_Number = Annotated[JsonValue, WithJsonSchema({"type": "number"})]
+_Text = Annotated[JsonValue, WithJsonSchema({"type": "string"})]
 
 
 class ProposedDecision(BaseModel):
@@ -75,19 +88,20 @@ class ProposedDecision(BaseModel):
     )
 
     symbol: str = Field(min_length=1, max_length=20, description="Exactly as given, e.g. BTCUSDT")
-    # Shown to the model as the enum it is, parsed as any string (checked per symbol).
+    # Each shown to the model as the type it should be, parsed as any JSON value (checked per
+    # symbol by `TradeDecision`).
     action: Annotated[
-        str | None, WithJsonSchema({"type": "string", "enum": [a.value for a in Action]})
+        JsonValue, WithJsonSchema({"type": "string", "enum": [a.value for a in Action]})
     ] = None
-    quantity: float | None = Field(default=None, description="Size in the base asset")
-    notional_usd: float | None = Field(default=None, description="Size in USDT, if no quantity")
-    leverage: int | None = None
-    stop_loss: float | None = None
-    take_profit: float | None = None
-    invalidation_condition: str | None = None
-    confidence: float | None = Field(default=None, description="0 to 1")
-    risk_usd: float | None = Field(default=None, description="USD lost if the stop is hit")
-    reasoning: str | None = Field(default=None, description="Why, in a few sentences")
+    quantity: _Number = Field(default=None, description="Size in the base asset")
+    notional_usd: _Number = Field(default=None, description="Size in USDT, if no quantity")
+    leverage: Annotated[JsonValue, WithJsonSchema({"type": "integer"})] = None
+    stop_loss: _Number = None
+    take_profit: _Number = None
+    invalidation_condition: _Text = None
+    confidence: _Number = Field(default=None, description="0 to 1")
+    risk_usd: _Number = Field(default=None, description="USD lost if the stop is hit")
+    reasoning: _Text = Field(default=None, description="Why, in a few sentences")
 
 
 class TradingDecisions(BaseModel):
@@ -171,7 +185,7 @@ class AgentDecisionMaker:
         with cycle_context(context):
             run = await _run_agent(self._agent, first_message, settings)
         decisions, notes = validate_decisions(run.answer.decisions if run.answer else [])
-        input_tokens, output_tokens = _usage(run.messages)
+        input_tokens, output_tokens, usage_notes = _usage(run.messages)
         return ModelAnswer(
             decisions=decisions,
             model=settings.model_name,
@@ -181,7 +195,7 @@ class AgentDecisionMaker:
             cost_usd=settings.cost(input_tokens, output_tokens),
             prompt_hash=prompt_hash(settings.system_prompt, first_message),
             error=run.error,
-            notes=notes,
+            notes=notes + usage_notes,
             transcript=transcript([SystemMessage(settings.system_prompt), *run.messages]),
         )
 
@@ -349,26 +363,61 @@ def validate_decisions(
 
 
 def _validation_summary(error: ValidationError) -> str:
+    """What failed, field by field, quoting each bad value in short (it may be 5,000 chars)."""
     parts = []
     for problem in error.errors(include_url=False):
         where = ".".join(str(p) for p in problem["loc"])
-        got = f" (got {problem['input']!r})" if where else ""
+        got = f" (got {_excerpt(repr(problem['input']), QUOTE_CHARS)})" if where else ""
         parts.append(f"{where + ': ' if where else ''}{problem['msg']}{got}")
     return "; ".join(parts)
 
 
-def _usage(messages: Sequence[AnyMessage]) -> tuple[int, int]:
-    """Input and output tokens the provider reported, summed over every model call."""
-    usages = [m.usage_metadata for m in messages if isinstance(m, AIMessage) and m.usage_metadata]
-    return sum(u["input_tokens"] for u in usages), sum(u["output_tokens"] for u in usages)
+def _usage(messages: Sequence[AnyMessage]) -> tuple[int, int, list[str]]:
+    """Input and output tokens the provider reported, summed over every model call, and what
+    was wrong with the counts: each is checked by `_token_count`, never trusted."""
+    totals = {"input_tokens": 0, "output_tokens": 0}
+    notes: list[str] = []
+    calls = (m for m in messages if isinstance(m, AIMessage) and m.usage_metadata)
+    for number, message in enumerate(calls, start=1):
+        reported: dict[str, object] = dict(message.usage_metadata or {})
+        for key in totals:
+            count, problem = _token_count(reported.get(key))
+            totals[key] += count
+            if problem is not None:
+                notes.append(f"usage of model call {number}: {key} {problem}")
+    return totals["input_tokens"], totals["output_tokens"], notes
+
+
+def _token_count(value: object) -> tuple[int, str | None]:
+    """A reported token count as a whole number in [0, MAX_TOKENS_PER_CALL], and the problem
+    if it had to be made one: a non-number counts 0, an out-of-range one is clamped."""
+    shown = _excerpt(repr(value), QUOTE_CHARS)
+    if value is None:
+        return 0, None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        return 0, f"{shown} is not a token count; counted as 0"
+    if value < 0:
+        return 0, f"{shown} is negative; counted as 0"
+    if value > MAX_TOKENS_PER_CALL:
+        return (
+            MAX_TOKENS_PER_CALL,
+            f"{shown} is more than any call; counted as {MAX_TOKENS_PER_CALL}",
+        )
+    return value, None
 
 
 def transcript(messages: Sequence[AnyMessage]) -> list[dict[str, Any]]:
-    """Messages as JSON-able dicts in `messages_to_dict`'s shape (NaN written as null)."""
-    return [{"type": m.type, "data": m.model_dump(mode="json")} for m in messages]
+    """Messages as JSON-able dicts in `messages_to_dict`'s shape (NaN written as null).
+
+    Kept as the provider sent them, a usage block of strings included: serializer warnings
+    about such values are silenced, `_usage` reports them.
+    """
+    return [{"type": m.type, "data": m.model_dump(mode="json", warnings=False)} for m in messages]
 
 
-def _excerpt(text: str) -> str:
-    """`text` on one line, cut to `EXCERPT_CHARS`: a reason fits a log line and a table cell."""
+def _excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
+    """`text` on one line, cut to `limit`: a reason fits a log line and a table cell."""
     flat = " ".join(text.split())
-    return flat if len(flat) <= EXCERPT_CHARS else flat[: EXCERPT_CHARS - 1] + "…"
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"

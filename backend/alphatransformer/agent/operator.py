@@ -4,7 +4,7 @@ save -> execute path as the model's decisions, so it is recorded and risk-checke
 from __future__ import annotations
 
 from alphatransformer.agent.answer import ModelAnswer
-from alphatransformer.agent.decision import Action, TradeDecision, hold
+from alphatransformer.agent.decision import close, hold
 from alphatransformer.agent.decision_maker import DecisionRequest
 
 OPERATOR_MODEL_NAME = "operator"
@@ -23,12 +23,7 @@ class CloseAllPositions:
     async def decide(self, request: DecisionRequest) -> ModelAnswer:
         held = {position.symbol for position in request.account.positions}
         decisions = [
-            TradeDecision(
-                symbol=symbol,
-                action=Action.CLOSE,
-                confidence=1.0,
-                reasoning=f"closed by the operator: {self._reason}",
-            )
+            close(symbol, f"closed by the operator: {self._reason}")
             if symbol in held
             else hold(symbol, f"operator ({self._reason}): no position to close")
             for symbol in (*request.symbols, *sorted(held - set(request.symbols)))

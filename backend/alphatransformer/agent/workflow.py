@@ -21,6 +21,7 @@ from alphatransformer.agent.decision import Action, TradeDecision
 from alphatransformer.agent.decision_maker import DecisionMaker, DecisionRequest
 from alphatransformer.database.models import Decision, DecisionCycle, DecisionStatus
 from alphatransformer.database.repositories import DecisionRepository, StatusChange
+from alphatransformer.database.types import fits_exact_decimal
 from alphatransformer.market.market_data import MarketData
 from alphatransformer.trading.exchange import Exchange
 from alphatransformer.trading.execution import DecisionExecutor, DecisionOutcome
@@ -81,7 +82,8 @@ async def run_cycle(graph: CycleGraph, cycle_id: str, started_ms: int) -> CycleS
 def _analyze_step(parts: CycleParts) -> Any:
     async def analyze(state: CycleState) -> CycleState:
         answer = await _ask_model(parts, state["cycle_id"])
-        return {"answer": answer, "decisions": complete_answer(answer, parts.symbols)}
+        decisions = await parts.executor.enforce(complete_answer(answer, parts.symbols))
+        return {"answer": answer, "decisions": decisions}
 
     return analyze
 
@@ -162,7 +164,7 @@ def _cycle_row(answer: ModelAnswer, cycle_id: str, started: datetime) -> Decisio
         output_tokens=answer.output_tokens,
         latency_ms=answer.latency_ms,
         cost_usd=answer.cost_usd,
-        error=answer.error,
+        error="; ".join(filter(None, (answer.error, *answer.notes))) or None,
         transcript=answer.transcript,
     )
 
@@ -191,8 +193,15 @@ def _decision_row(decision: TradeDecision, cycle_id: str, model: str, now: datet
 
 
 def _exact(value: float | None) -> Decimal | None:
-    """The model's number as it wrote it (shortest repr), not the binary float's expansion."""
-    return None if value is None else Decimal(repr(value))
+    """The model's number as it wrote it (shortest repr), not the binary float's expansion.
+
+    None when no column can hold it (1e308, 1e-300): the risk gate rejects such a size or price
+    by name, quoting it, and the cycle's transcript keeps it as the model wrote it.
+    """
+    if value is None:
+        return None
+    exact = Decimal(repr(value))
+    return exact if fits_exact_decimal(exact) else None
 
 
 def _price(market: MarketData, symbol: str) -> Decimal | None:

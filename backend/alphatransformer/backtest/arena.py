@@ -18,7 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from alphatransformer.backtest.period import ReplayPeriod
-from alphatransformer.backtest.report import RunRecord
+from alphatransformer.backtest.report import PLOT_FILE, RunRecord, equity_curves, save_figure
 from alphatransformer.backtest.runner import (
     Entrant,
     ModelOptions,
@@ -28,6 +28,7 @@ from alphatransformer.backtest.runner import (
     buy_and_hold_entrant,
     configured_entrant,
     entrant_config,
+    entrant_run_id,
     run_entrants,
     save_run,
 )
@@ -47,7 +48,13 @@ _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,23}$")
 
 @dataclass(frozen=True, slots=True)
 class Standing:
-    """One leaderboard row. Ratios are None where undefined (no trades, a flat curve)."""
+    """One leaderboard row. Ratios are None where undefined (no trades, a flat curve).
+
+    `model_errors` counts the cycles whose model call failed (each held every symbol) out of
+    `cycles`. An entrant with some errors is ranked by its return like any other, the count
+    beside it; one whose every cycle failed `never_decided`: its flat return measures an
+    outage, not a model, so it ranks after every entrant that decided.
+    """
 
     name: str
     model: str | None
@@ -60,6 +67,9 @@ class Standing:
     trades: int
     cost_usd: Decimal
     end_equity: Decimal | None
+    cycles: int
+    model_errors: int
+    never_decided: bool
 
 
 def check_entrant_name(name: str) -> str:
@@ -97,7 +107,7 @@ def arena_entrants(
 
 
 def standing(name: str, model: str | None, run_id: str, record: RunRecord) -> Standing:
-    performance = record.performance
+    performance, usage = record.performance, record.usage
     equity, trades = performance.equity, performance.trades
     drawdown = equity.max_drawdown
     return Standing(
@@ -112,6 +122,9 @@ def standing(name: str, model: str | None, run_id: str, record: RunRecord) -> St
         trades=trades.trades,
         cost_usd=performance.llm_usage.cost_usd,
         end_equity=equity.end_equity,
+        cycles=usage.cycles,
+        model_errors=usage.errors,
+        never_decided=0 < usage.errors == usage.cycles,
     )
 
 
@@ -121,12 +134,13 @@ def leaderboard(results: Sequence[RunResult]) -> list[Standing]:
 
 
 def ranked(rows: Iterable[Standing]) -> list[Standing]:
-    """Best total return first (runs without one last), ties by name."""
+    """Best total return first, ties by name, runs without a return after those with one;
+    entrants that never decided after every entrant that did."""
     return sorted(rows, key=_rank)
 
 
-def _rank(row: Standing) -> tuple[bool, float, str]:
-    return (row.total_return is None, -(row.total_return or 0.0), row.name)
+def _rank(row: Standing) -> tuple[bool, bool, float, str]:
+    return (row.never_decided, row.total_return is None, -(row.total_return or 0.0), row.name)
 
 
 def write_leaderboard(folder: Path, rows: Sequence[Standing]) -> None:
@@ -167,9 +181,10 @@ async def run_arena(
     progress: Progress | None = None,
 ) -> ArenaOutcome:
     """Run the baselines and the challengers in lockstep over `period`; write each entrant's
-    report into `reports/<arena id>/<name>/` and the leaderboard next to them."""
+    report into `reports/<arena id>/<name>/`, and the leaderboard and a chart of every
+    entrant's equity (`equity.png`) next to them."""
     entrants = arena_entrants(base, challengers, options)
-    run_ids = [f"{arena_id}-{entrant.name}" for entrant in entrants]
+    run_ids = [entrant_run_id(arena_id, entrant.name) for entrant in entrants]
     results = await run_entrants(entrants, run_ids, period, progress)
     folder = reports / arena_id
     runs = [
@@ -178,4 +193,6 @@ async def run_arena(
     ]
     standings = leaderboard(results)
     write_leaderboard(folder, standings)
+    curves = {result.name: result.record.equity for result in results}
+    save_figure(equity_curves(curves, title=f"Arena {arena_id}"), folder / PLOT_FILE)
     return ArenaOutcome(arena_id, folder, standings, runs)

@@ -86,7 +86,7 @@ def print_leaderboard(console: Console, outcome: ArenaOutcome) -> None:
     table = Table(title=f"Arena {outcome.arena_id}")
     for column in ("#", "entrant", "model", "return", "Sharpe", "max DD", "win rate"):
         table.add_column(column)
-    for column in ("fees", "trades", "cost $"):
+    for column in ("fees", "trades", "cost $", "model errors"):
         table.add_column(column, justify="right")
     for place, row in enumerate(outcome.standings, start=1):
         table.add_row(str(place), *_cells(row))
@@ -158,7 +158,16 @@ def _cells(row: Standing) -> Sequence[str]:
         _money(row.fees),
         str(row.trades),
         _money(row.cost_usd),
+        f"{row.model_errors}/{row.cycles}" if row.model_errors else "0",
     )
+
+
+def never_decided_line(rows: Sequence[Standing]) -> str | None:
+    """One line naming the entrants whose model failed in every cycle; None if none did."""
+    silent = ", ".join(f"{row.name} ({row.cycles} cycles)" for row in rows if row.never_decided)
+    if not silent:
+        return None
+    return f"never decided, every model call failed: {silent}; decision_cycles.error says why"
 
 
 def _percent(value: float | None) -> str:

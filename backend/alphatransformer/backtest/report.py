@@ -7,7 +7,8 @@ measured by one yardstick. The folder holds:
 - `trades.csv`: the closed trades, one row per round trip, in the order they closed; its SHA-256
   is in `report.json`, the determinism check (a rerun must reproduce it byte for byte);
 - `equity.png`: the equity curve over the drawdown from its running peak;
-- `report.json`: the period and settings, the performance, model usage and cost, funding
+- `report.json`: the period and settings, the performance, model usage and cost (with the
+  cycles whose model call failed, `model_errors`, out of all `cycles`), funding
   (whether it was replayed for every symbol, and what the account paid and received) and open
   interest (whether the agent was shown it for every symbol, and from when).
 """
@@ -20,11 +21,14 @@ import io
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from pydantic import TypeAdapter
@@ -44,6 +48,7 @@ from alphatransformer.trading.performance import (
     Performance,
     closed_trades,
     performance,
+    whole_seconds,
 )
 from alphatransformer.utils.clock import to_datetime
 
@@ -129,7 +134,9 @@ async def load_run(
         equity,
         fills,
         unrealized,
-        LlmUsage(usage.input_tokens, usage.output_tokens, usage.cost_usd),
+        LlmUsage(
+            usage.input_tokens, usage.output_tokens, usage.cost_usd, usage.cycles, usage.errors
+        ),
     )
     return RunRecord(report, equity, closed_trades(fills), usage)
 
@@ -152,7 +159,7 @@ def trades_csv(trades: Sequence[ClosedTrade]) -> bytes:
             trade.gross_pnl,
             trade.fees,
             trade.net_pnl,
-            int(trade.hold_time.total_seconds()),
+            int(whole_seconds(trade.hold_time).total_seconds()),
         )
         for trade in trades
     )
@@ -182,6 +189,7 @@ def write_report(folder: Path, record: RunRecord, summary: dict[str, Any], title
             "input_tokens": record.usage.input_tokens,
             "output_tokens": record.usage.output_tokens,
             "cost_usd": str(record.usage.cost_usd),
+            "model_errors": record.usage.errors,
         },
         "files": {"trades": TRADES_FILE, "equity_plot": PLOT_FILE},
         "trades_csv_sha256": checksum,
@@ -230,23 +238,53 @@ def _replay_summary(
 
 
 def plot_equity(points: Sequence[EquityPoint], path: Path, *, title: str) -> None:
-    """Equity on top, drawdown from the running peak (in %) below, on one time axis.
-
-    Drawn on an Agg canvas of its own, never through pyplot's global state, so it needs no
-    display and is safe inside a server process.
-    """
-    times = [time for time, _ in points]
+    """Equity on top, drawdown from the running peak (in %) below, on one time axis."""
+    times = _times(points)
     equity = [float(value) for _, value in points]
-    figure = Figure(figsize=(10, 6), layout="constrained")
-    FigureCanvasAgg(figure)
+    figure = _figure()
     top, bottom = figure.subplots(2, 1, sharex=True, height_ratios=(3, 1))
     top.plot(times, equity, color="tab:blue", linewidth=1)
-    top.set_ylabel("equity (USDT)")
-    top.set_title(title)
-    top.grid(alpha=0.3)
+    _label(top, "equity (USDT)", title)
     bottom.fill_between(times, _drawdown_percent(equity), 0, color="tab:red", alpha=0.4)
-    bottom.set_ylabel("drawdown (%)")
-    bottom.grid(alpha=0.3)
+    _label(bottom, "drawdown (%)")
+    save_figure(figure, path)
+
+
+def equity_curves(curves: Mapping[str, Sequence[EquityPoint]], *, title: str) -> Figure:
+    """Several runs' equity on one time axis, a line and a legend entry per run, in order:
+    an arena's entrants side by side."""
+    figure = _figure()
+    axes = figure.subplots()
+    for name, points in curves.items():
+        axes.plot(_times(points), [float(value) for _, value in points], linewidth=1, label=name)
+    _label(axes, "equity (USDT)", title)
+    axes.legend(loc="best")
+    return figure
+
+
+def _figure() -> Figure:
+    """A figure on an Agg canvas of its own, never through pyplot's global state, so drawing
+    needs no display and is safe inside a server process."""
+    figure = Figure(figsize=(10, 6), layout="constrained")
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def _times(points: Sequence[EquityPoint]) -> npt.NDArray[np.datetime64]:
+    """The points' times for a time axis, as numpy datetimes (without a zone: UTC's)."""
+    naive = [time.astimezone(UTC).replace(tzinfo=None) for time, _ in points]
+    return np.array(naive, dtype="datetime64[us]")
+
+
+def _label(axes: Axes, ylabel: str, title: str | None = None) -> None:
+    axes.set_ylabel(ylabel)
+    if title is not None:
+        axes.set_title(title)
+    axes.grid(alpha=0.3)
+
+
+def save_figure(figure: Figure, path: Path) -> None:
+    """Write `figure` as a PNG, its time axis labels slanted to fit."""
     figure.autofmt_xdate()
     figure.savefig(path, dpi=100)
 

@@ -16,11 +16,13 @@ trade is complete and every entrant pays its exit.
 from __future__ import annotations
 
 import asyncio
+import re
 import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
 
 from alphatransformer.agent.decision_maker import DecisionMaker
 from alphatransformer.agent.llm_agent import AgentDecisionMaker
@@ -122,10 +124,48 @@ def entrant_config(base: AppConfig, agent: AgentConfig, risk: RiskConfig) -> App
     return base.model_copy(update={"agent": agent, "trading": trading})
 
 
-def new_run_id(kind: str) -> str:
+RunKind = Literal["backtest", "arena"]
+
+_STAMP = "%Y%m%dT%H%M%S"
+_RUN_ID = re.compile(
+    r"(?P<id>(?P<kind>backtest|arena)-(?P<stamp>\d{8}T\d{6})-[0-9a-f]{4})(?:-(?P<name>.+))?"
+)
+
+
+def new_run_id(kind: RunKind) -> str:
     """A fresh run id, `kind-YYYYmmddTHHMMSS-xxxx`: the wall clock names runs, it never
-    drives them, and the random suffix keeps two runs started in one second apart."""
-    return f"{kind}-{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(2)}"
+    drives them, and the random suffix keeps two runs started in one second apart. An arena's
+    id names no run of its own: its entrants' do (`entrant_run_id`)."""
+    return f"{kind}-{datetime.now(UTC):{_STAMP}}-{secrets.token_hex(2)}"
+
+
+def entrant_run_id(arena_id: str, name: str) -> str:
+    """An entrant's run id: its arena's id first, so the arena id finds every entrant."""
+    return f"{arena_id}-{name}"
+
+
+@dataclass(frozen=True, slots=True)
+class RunOrigin:
+    """What a run id made here says about its run: a backtest (named by its run id) or an arena
+    entrant (named in its arena), and when it was started (wall clock, to the second)."""
+
+    kind: RunKind
+    arena_id: str | None
+    name: str
+    created_at: datetime
+
+
+def run_origin(run_id: str) -> RunOrigin | None:
+    """The origin of a backtest's or an arena entrant's run id; None for any other id (the
+    live agent's, an arena's own)."""
+    match = _RUN_ID.fullmatch(run_id)
+    if match is None:
+        return None
+    created_at = datetime.strptime(match["stamp"], _STAMP).replace(tzinfo=UTC)
+    if match["kind"] == "backtest":
+        return None if match["name"] else RunOrigin("backtest", None, run_id, created_at)
+    name = match["name"]
+    return None if name is None else RunOrigin("arena", match["id"], name, created_at)
 
 
 @dataclass(frozen=True, slots=True)

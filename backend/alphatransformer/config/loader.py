@@ -10,6 +10,8 @@ from typing import Any
 import yaml
 from dotenv import dotenv_values
 from pydantic import ValidationError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from alphatransformer.config.errors import ConfigError
 from alphatransformer.config.schema import AppConfig
@@ -78,7 +80,7 @@ def _parse(text: str, path: Path) -> dict[str, Any]:
 
 def _validate(data: dict[str, Any], path: Path | None) -> AppConfig:
     try:
-        return AppConfig.model_validate(data)
+        config = AppConfig.model_validate(data)
     except ValidationError as error:
         problems = [(_key(e["loc"]), _describe(e)) for e in error.errors()]
         if len(problems) == 1:
@@ -86,6 +88,31 @@ def _validate(data: dict[str, Any], path: Path | None) -> AppConfig:
             raise ConfigError(message, path=path, key=key or None) from None
         listed = "; ".join(f"{key}: {message}" if key else message for key, message in problems)
         raise ConfigError(f"{len(problems)} problems: {listed}", path=path) from None
+    _check_database_url(config.database.url, path)
+    return config
+
+
+def _check_database_url(url: str, path: Path | None) -> None:
+    """Refuse a database URL that SQLAlchemy cannot open asynchronously, here rather than as a
+    traceback when the engine is made. The URL is not echoed: it may hold a password."""
+    key = "database.url"
+    try:
+        dialect = make_url(url).get_dialect()
+    except NoSuchModuleError as error:  # an ArgumentError too, so caught first
+        raise ConfigError(f"unknown database backend ({error})", path=path, key=key) from None
+    except ArgumentError:
+        raise ConfigError(
+            "not a database URL (expected e.g. sqlite+aiosqlite:///data/alphatransformer.db)",
+            path=path,
+            key=key,
+        ) from None
+    if not dialect.is_async:
+        raise ConfigError(
+            f"the driver {dialect.driver!r} is not async; name an async one, "
+            "e.g. sqlite+aiosqlite:// or postgresql+asyncpg://",
+            path=path,
+            key=key,
+        )
 
 
 def _key(location: tuple[int | str, ...]) -> str:

@@ -196,6 +196,8 @@ class RiskConfig(Section):
     require_stop_loss: bool = True
     max_stop_distance: Share = 0.1
     daily_loss_limit: Share = 0.05
+    # At the daily loss limit: refuse new entries (close_only), or also close every position.
+    daily_loss_action: Literal["close_only", "flatten"] = "close_only"
     kill_switch: bool = False
 
     def for_buy_and_hold(self, symbols: int) -> RiskConfig:

@@ -11,7 +11,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from alphatransformer.config.schema import LIVE_RUN as LIVE_RUN
@@ -116,7 +116,16 @@ class DecisionCycle(Base):
     transcript: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     system_prompt_hash: Mapped[str | None] = mapped_column(ForeignKey("system_prompts.hash"))
 
-    __table_args__ = (Index("ix_decision_cycles_run_started_at", "run_id", "started_at"),)
+    __table_args__ = (
+        Index("ix_decision_cycles_run_started_at", "run_id", "started_at"),
+        # A run's failed model calls counted without reading every cycle: errors are rare.
+        Index(
+            "ix_decision_cycles_run_errors",
+            "run_id",
+            sqlite_where=text("error IS NOT NULL"),
+            postgresql_where=text("error IS NOT NULL"),
+        ),
+    )
 
 
 class ExecutionPurpose(StrEnum):

@@ -19,6 +19,7 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    text,
     type_coerce,
     update,
 )
@@ -160,7 +161,7 @@ class UsageTotals:
     cost_usd: Decimal
     mean_latency_ms: float
     errors: int = 0
-    """Cycles whose model call failed (each recorded as holds with the error)."""
+    """Cycles whose model call failed (`decision_cycles.error` set): every symbol held."""
 
 
 class DecisionRepository:
@@ -659,3 +660,93 @@ def _last_at_or_before(instants: list[str], run_id: str) -> Any:
         .scalar_subquery()
     )
     return select(newest).select_from(moments)
+
+
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    """One run at a glance: its cycles (and how many ended in a model error), the model of its
+    first cycle (None: it has none), and its first and last account snapshots."""
+
+    run_id: str
+    cycles: int
+    model_errors: int
+    model: str | None
+    first_at: datetime
+    last_at: datetime
+    start_equity: Decimal
+    end_equity: Decimal
+
+    @property
+    def total_return(self) -> float | None:
+        """End over start equity, less one; None for a curve without length or a start at 0."""
+        if self.last_at <= self.first_at or self.start_equity <= 0:
+            return None
+        return float((self.end_equity - self.start_equity) / self.start_equity)
+
+
+# Distinct run ids from the newest (greatest) down, one index seek each however many
+# snapshots the runs hold: a GROUP BY would read every snapshot of every run.
+_NEWEST_RUN_IDS = text(
+    """
+    WITH RECURSIVE ids(run_id, n) AS (
+        SELECT (SELECT max(run_id) FROM account_snapshots
+                WHERE run_id >= :low AND run_id < :high), 1
+        UNION ALL
+        SELECT (SELECT max(s.run_id) FROM account_snapshots AS s
+                WHERE s.run_id >= :low AND s.run_id < ids.run_id), ids.n + 1
+        FROM ids WHERE ids.run_id IS NOT NULL AND ids.n < :limit
+    )
+    SELECT run_id FROM ids WHERE run_id IS NOT NULL
+    """
+)
+
+
+class RunRepository:
+    """Across runs rather than scoped to one: which runs exist, and each at a glance, for
+    lists of past backtests and arena leaderboards. Every figure comes from index seeks (or a
+    count over one run's index range), so its cost follows the number of runs asked for, not
+    their length."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    async def newest_run_ids(self, prefix: str, limit: int) -> list[str]:
+        """Up to `limit` ids of runs with account snapshots that start with `prefix`, greatest
+        first (for ids that continue with a timestamp, as `new_run_id`'s do: newest first)."""
+        high = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        parameters = {"low": prefix, "high": high, "limit": limit}
+        async with self._sessions() as session:
+            return list((await session.scalars(_NEWEST_RUN_IDS, parameters)).all())
+
+    async def summaries(self, run_ids: Sequence[str]) -> list[RunSummary]:
+        """The runs among `run_ids` that have account snapshots, summarised, in that order."""
+        if not run_ids:
+            return []
+        ids = func.json_each(json.dumps(list(run_ids))).table_valued("key", "value").alias("ids")
+        run_id = ids.c.value
+        cycles = select(func.count()).where(_CYCLES.c.run_id == run_id)
+        snapshots = _SNAPSHOTS.c
+        earliest = (snapshots.taken_at, snapshots.id)
+        latest = (snapshots.taken_at.desc(), snapshots.id.desc())
+        query = select(
+            run_id,
+            cycles.scalar_subquery(),
+            cycles.where(_CYCLES.c.error.is_not(None)).scalar_subquery(),
+            _first(_CYCLES.c.model, run_id, _CYCLES.c.run_id, (_CYCLES.c.started_at,)),
+            _first(snapshots.taken_at, run_id, snapshots.run_id, earliest),
+            _first(snapshots.taken_at, run_id, snapshots.run_id, latest),
+            _first(snapshots.equity, run_id, snapshots.run_id, earliest),
+            _first(snapshots.equity, run_id, snapshots.run_id, latest),
+        ).order_by(ids.c.key)
+        async with self._sessions() as session:
+            rows = (await session.execute(query)).all()
+        return [
+            RunSummary(str(run), int(count), int(errors), model, first, last, start, end)
+            for run, count, errors, model, first, last, start, end in rows
+            if first is not None
+        ]
+
+
+def _first(column: Any, run_id: Any, run_column: Any, order: Sequence[Any]) -> Any:
+    """`column` of the run's first row in `order`: one seek on a (run_id, ...) index."""
+    return select(column).where(run_column == run_id).order_by(*order).limit(1).scalar_subquery()

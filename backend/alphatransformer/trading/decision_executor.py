@@ -1,4 +1,10 @@
-"""The execute step: risk gate first, then the order manager; every outcome is a status."""
+"""The execute step: risk gate first, then the order manager; every outcome is a status.
+
+Before the decisions are saved, `enforce` applies what the risk rules impose whatever the model
+said: with `daily_loss_action: flatten`, once the day's loss reaches the limit every symbol with
+a position gets a close, so the day's drawdown stops at the limit instead of running on in the
+positions already open (close-only would only refuse new entries).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,7 @@ import logging
 from datetime import date, datetime, time
 from decimal import Decimal
 
-from alphatransformer.agent.decision import TradeDecision
+from alphatransformer.agent.decision import Action, TradeDecision, close
 from alphatransformer.database.models import DecisionStatus
 from alphatransformer.database.repositories import SnapshotRepository
 from alphatransformer.market.market_data import MarketData
@@ -47,6 +53,23 @@ class TradeExecutor:
         self._taker_fee = taker_fee
         self._day_open: tuple[date, Decimal] | None = None
 
+    async def enforce(self, decisions: list[TradeDecision]) -> list[TradeDecision]:
+        """The decisions, or under `flatten` with the day's loss at the limit, a close for every
+        held symbol in place of what the model said (see the module docstring)."""
+        if not self._gate.flattens_at_daily_loss:
+            return decisions
+        now = to_datetime(self._clock.now_ms())
+        account = await self._exchange.account()
+        day_open = await self._day_open_equity(now)
+        start = account.equity if day_open is None else day_open
+        if not self._gate.daily_loss_reached(account, start, now.date()):
+            return decisions
+        reason = (
+            f"daily loss limit reached (equity {account.equity}, day start {start}): "
+            "flattening every position"
+        )
+        return _flattened(decisions, {p.symbol for p in account.positions}, reason)
+
     async def execute(self, decision: TradeDecision, decision_id: int) -> DecisionOutcome:
         try:
             context = await self._context(decision)
@@ -84,6 +107,7 @@ class TradeExecutor:
             day=now.date(),
             allowed_symbols=self._symbols,
             taker_fee=self._taker_fee,
+            slippage=self._exchange.slippage,
         )
 
     async def _day_open_equity(self, now: datetime) -> Decimal | None:
@@ -95,6 +119,19 @@ class TradeExecutor:
         if equity is not None:
             self._day_open = (now.date(), equity)
         return equity
+
+
+def _flattened(decisions: list[TradeDecision], held: set[str], reason: str) -> list[TradeDecision]:
+    """A close for every held symbol, in place of its decision (the model's action is kept in
+    the reason), then for held symbols no decision named; other decisions stay as they are."""
+    flattened = [
+        close(d.symbol, f"{reason}; the model said {d.action.value}")
+        if d.symbol in held and d.action is not Action.CLOSE
+        else d
+        for d in decisions
+    ]
+    named = {d.symbol for d in decisions}
+    return flattened + [close(symbol, reason) for symbol in sorted(held - named)]
 
 
 def _midnight(moment: datetime) -> datetime:

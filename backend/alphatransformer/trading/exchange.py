@@ -4,6 +4,7 @@ only this, so the paper exchange and the Binance adapter are interchangeable."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Protocol
 
 from alphatransformer.trading.filters import SymbolFilters
@@ -18,6 +19,13 @@ class Exchange(Protocol):
     @property
     def name(self) -> str:
         """Short label shown to people: `paper`, `binance-testnet`, `binance`."""
+        ...
+
+    @property
+    def slippage(self) -> Decimal:
+        """How far past the last price a market order may fill, as a fraction (0.0002 is 2 bps):
+        the paper exchange's configured slippage, a venue's allowance. The risk gate sizes and
+        checks entries at that worse price, so a fill never lands past a configured limit."""
         ...
 
     async def start(self) -> None:

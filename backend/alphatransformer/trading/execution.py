@@ -19,4 +19,9 @@ class DecisionOutcome:
 
 
 class DecisionExecutor(Protocol):
+    async def enforce(self, decisions: list[TradeDecision]) -> list[TradeDecision]:
+        """The decisions as the risk rules leave them, before they are saved: the model's, or
+        closes the rules impose (the daily loss limit with `daily_loss_action: flatten`)."""
+        ...
+
     async def execute(self, decision: TradeDecision, decision_id: int) -> DecisionOutcome: ...

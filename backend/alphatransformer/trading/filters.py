@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal, localcontext
 
 from alphatransformer.trading.errors import FilterRejection
 
@@ -58,10 +58,16 @@ class SymbolFilters:
 
 
 def _to_grid(value: Decimal, step: Decimal, rounding: str) -> Decimal:
+    """`value` as a whole number of steps, exactly, however large: with the default 28 digits
+    a quantity of 1e308 would raise `InvalidOperation` here instead of reaching the filter
+    check that names its rule."""
     if step <= 0:
         raise ValueError(f"step must be positive, got {step}")
-    steps = (value / step).quantize(Decimal(1), rounding=rounding)
-    return (steps * step).quantize(step)
+    with localcontext() as context:
+        needed = value.adjusted() - step.adjusted() + len(step.as_tuple().digits) + 2
+        context.prec = max(context.prec, needed)
+        steps = (value / step).quantize(Decimal(1), rounding=rounding)
+        return (steps * step).quantize(step)
 
 
 __all__ = ["ROUND_DOWN", "ROUND_HALF_UP", "ROUND_UP", "SymbolFilters"]

@@ -205,7 +205,10 @@ def closed_trades(executions: Sequence[ExecutionFill]) -> list[ClosedTrade]:
 
 @dataclass(frozen=True, slots=True)
 class TradeMetrics:
-    """Closed-trade statistics; a win is a trade with positive net PnL (after fees)."""
+    """Closed-trade statistics; a win is a trade with positive net PnL (after fees).
+
+    Hold times are in whole seconds (see `whole_seconds`), as the backtest's trade list has them.
+    """
 
     trades: int
     wins: int
@@ -236,7 +239,7 @@ def trade_metrics(trades: Sequence[ClosedTrade]) -> TradeMetrics:
         losses=sum(1 for pnl in net if pnl < 0),
         win_rate=wins / len(net) if net else None,
         profit_factor=float(gains / losses) if losses else None,
-        average_hold_time=sum(holds, timedelta()) / len(holds) if holds else None,
+        average_hold_time=whole_seconds(sum(holds, timedelta()) / len(holds)) if holds else None,
         median_hold_time=_median_timedelta(holds),
         biggest_win=max(net) if gains else None,
         biggest_loss=min(net) if losses else None,
@@ -247,11 +250,20 @@ def trade_metrics(trades: Sequence[ClosedTrade]) -> TradeMetrics:
     )
 
 
+def whole_seconds(duration: timedelta) -> timedelta:
+    """`duration` rounded to the nearest second (half to even).
+
+    The API shows a `timedelta` as an RFC 3339 duration (`format: duration`), which has no
+    fractional seconds: `PT29.1675S` broke the API's own schema, `PT29S` keeps it.
+    """
+    return timedelta(seconds=round(duration.total_seconds()))
+
+
 def _median_timedelta(values: Sequence[timedelta]) -> timedelta | None:
     if not values:
         return None
     low, high = statistics.median_low(values), statistics.median_high(values)
-    return low + (high - low) / 2
+    return whole_seconds(low + (high - low) / 2)
 
 
 @dataclass(frozen=True, slots=True)

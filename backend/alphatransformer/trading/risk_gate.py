@@ -6,7 +6,7 @@ rule that failed and the numbers that failed it, so the rejection can be recorde
 
 Order of checks for an opening action (the first failure is the one reported):
   1. kill switch (config or runtime halt)       2. symbol allowed
-  3. daily loss limit (close-only latch)        4. stale market data
+  3. daily loss limit (latched for the day)     4. stale market data
   5. min confidence                             6. max leverage
   7. position already open in the symbol        8. max open positions
   9. stop loss: required, right side, distance  10. take profit: right side
@@ -18,7 +18,18 @@ configured limit is reported before a lack of balance, because it says the model
 while the balance is a transient fact of the account.
 
 A `close` is always planned when the symbol is allowed and a position exists: kill switch, daily
-loss limit, stale data and confidence never block reducing risk.
+loss limit, stale data and confidence never block reducing risk. With `daily_loss_action:
+flatten`, reaching the daily loss limit also closes every position: `daily_loss_reached` tells
+the executor, which turns each held symbol's decision into a close (see `TradeExecutor.enforce`).
+
+Limits hold for the fill, not just the quote: an entry is sized and checked at the worst price
+it may fill at, the reference price moved against the order by `RiskContext.slippage` and
+rounded outward to the tick (as the paper exchange fills). Notional, margin, fee, exposure and
+stop distance are all at that price, so slippage cannot carry a fill past a configured limit.
+The exchange's own minimum notional is checked at the reference price, as the exchange does.
+
+Numbers of any size are handled exactly: a quantity of 1e308 or a stop of 1e308 is rejected by
+the lot or price filter rule, quoting it, never by an arithmetic error.
 
 Rounding, chosen so that no rounding can undo a check the gate made:
 - quantity is rounded DOWN to the market step size, so the order never exceeds the approved size;
@@ -103,14 +114,17 @@ class RiskContext:
     day: date
     allowed_symbols: Collection[str]
     taker_fee: Decimal = DEFAULT_TAKER_FEE
+    slippage: Decimal = Decimal(0)
+    """How far past `price` a market entry may fill, as a fraction (0.0002 is 2 bps)."""
 
 
 @dataclass(frozen=True, slots=True)
 class OrderPlan:
     """An approved market order, exact and quantized, ready for the order manager.
 
-    `margin` is the initial margin (notional / leverage); `estimated_fee` the taker fee at the
-    reference price. A close needs no margin and carries no stop loss or take profit.
+    An entry's `notional`, `margin` (notional / leverage) and `estimated_fee` (taker fee) are at
+    the worst price it may fill at (see the module docstring); a close's at the reference price.
+    A close needs no margin and carries no stop loss or take profit.
     """
 
     symbol: str
@@ -163,6 +177,21 @@ class RiskGate:
         """Lift a runtime halt; a kill switch set in config stays on until the config changes."""
         self._halt_reason = None
 
+    @property
+    def flattens_at_daily_loss(self) -> bool:
+        """Whether reaching the daily loss limit closes every position (`flatten`), not only
+        refuses new entries (`close_only`)."""
+        return self._config.daily_loss_action == "flatten"
+
+    def daily_loss_reached(self, account: Account, day_start_equity: Decimal, day: date) -> bool:
+        """Whether `day`'s loss has reached the limit; latched for the rest of the UTC day.
+
+        Without the latch a bounce back above the threshold would reopen trading the same day.
+        """
+        if account.equity <= _loss_threshold(day_start_equity, self._config.daily_loss_limit):
+            self._loss_limit_day = day
+        return self._loss_limit_day == day
+
     def evaluate(self, decision: TradeDecision, context: RiskContext) -> OrderPlan:
         """Plan the order for `decision`, or raise `RiskRejection` with the first rule it breaks.
 
@@ -172,7 +201,7 @@ class RiskGate:
         """
         if decision.action is Action.HOLD:
             raise ValueError("hold is not an order: record it without evaluating it")
-        self._note_daily_loss(context)
+        self.daily_loss_reached(context.account, context.day_start_equity, context.day)
         if decision.action is Action.CLOSE:
             return _plan_close(decision, context)
         return self._plan_open(decision, context)
@@ -182,9 +211,10 @@ class RiskGate:
         leverage = self._check_proposal(decision)
         self._check_free_slot(decision.symbol, context.account)
         side = OrderSide.BUY if decision.action is Action.OPEN_LONG else OrderSide.SELL
-        stop_loss = self._stop_loss(decision, side, context)
+        fill = _worst_fill(side, context)
+        stop_loss = self._stop_loss(decision, side, fill, context)
         take_profit = _take_profit(decision, side, context)
-        size = _size(decision, leverage, context)
+        size = _size(decision, leverage, fill, context)
         self._check_limits(size, context.account)
         _check_margin(size, context.account)
         return OrderPlan(
@@ -201,17 +231,6 @@ class RiskGate:
             take_profit=take_profit,
             reduce_only=False,
         )
-
-    def _note_daily_loss(self, context: RiskContext) -> None:
-        """Latch close-only for the rest of `context.day` once equity breaches the daily limit.
-
-        Without the latch a bounce back above the threshold would reopen trading the same day.
-        """
-        if context.account.equity <= self._loss_threshold(context):
-            self._loss_limit_day = context.day
-
-    def _loss_threshold(self, context: RiskContext) -> Decimal:
-        return context.day_start_equity * (1 - _decimal(self._config.daily_loss_limit))
 
     def _check_entry_allowed(self, decision: TradeDecision, context: RiskContext) -> None:
         """Refuse any new entry while halted, off-list, past the daily loss, or on stale data."""
@@ -234,12 +253,12 @@ class RiskGate:
         if self._loss_limit_day != context.day:
             return
         limit = self._config.daily_loss_limit
-        threshold = self._loss_threshold(context)
+        threshold = _loss_threshold(context.day_start_equity, limit)
         raise RiskRejection(
             Rule.DAILY_LOSS_LIMIT,
             f"daily loss limit {limit} reached on {context.day} (equity now "
             f"{_text(context.account.equity)}, day start {_text(context.day_start_equity)}, "
-            f"threshold {_text(threshold)}): close-only until the next UTC day",
+            f"threshold {_text(threshold)}): no new entries until the next UTC day",
             equity=context.account.equity,
             day_start_equity=context.day_start_equity,
             daily_loss_limit=limit,
@@ -287,9 +306,10 @@ class RiskGate:
             )
 
     def _stop_loss(
-        self, decision: TradeDecision, side: OrderSide, context: RiskContext
+        self, decision: TradeDecision, side: OrderSide, fill: Decimal, context: RiskContext
     ) -> Decimal | None:
-        """The stop rounded away from the price, checked for presence, side and distance."""
+        """The stop rounded away from the price, checked for presence, side and distance (from
+        the worst fill, where the position's loss starts)."""
         if decision.stop_loss is None:
             if self._config.require_stop_loss:
                 raise RiskRejection(
@@ -301,15 +321,16 @@ class RiskGate:
         stop = _protective_price(
             "stop_loss", decision.stop_loss, below, Rule.STOP_LOSS_WRONG_SIDE, context
         )
-        distance = abs(context.price - stop) / context.price
+        distance = abs(fill - stop) / fill
         maximum = _decimal(self._config.max_stop_distance)
         if distance > maximum:
             raise RiskRejection(
                 Rule.STOP_LOSS_TOO_FAR,
-                f"stop loss {_text(stop)} is {_text(distance)} of the price "
-                f"{_text(context.price)} away, the maximum is {_text(maximum)}",
+                f"stop loss {_text(stop)} is {_text(distance)} of the worst fill price "
+                f"{_text(fill)} away, the maximum is {_text(maximum)}",
                 stop_loss=stop,
                 price=context.price,
+                fill_price=fill,
                 distance=distance,
                 max_stop_distance=maximum,
             )
@@ -428,10 +449,24 @@ def _protective_price(
     return rounded
 
 
-def _size(decision: TradeDecision, leverage: int, context: RiskContext) -> _Size:
-    """Round the proposed size down to the market step and check it against the lot filters."""
+def _worst_fill(side: OrderSide, context: RiskContext) -> Decimal:
+    """The worst price a market entry on `side` may fill at: the reference price moved against
+    it by the slippage allowance, rounded outward to the tick, as the paper exchange fills."""
+    if side is OrderSide.BUY:
+        return context.filters.round_price(context.price * (1 + context.slippage), ROUND_UP)
+    return context.filters.round_price(context.price * (1 - context.slippage), ROUND_DOWN)
+
+
+def _loss_threshold(day_start_equity: Decimal, limit: float) -> Decimal:
+    """The equity at which the day's loss reaches `limit`."""
+    return day_start_equity * (1 - _decimal(limit))
+
+
+def _size(decision: TradeDecision, leverage: int, fill: Decimal, context: RiskContext) -> _Size:
+    """Round the proposed size down to the market step and check it against the lot filters;
+    notional, margin and fee at the worst `fill` price."""
     filters = context.filters
-    requested = _requested_quantity(decision, context.price)
+    requested = _requested_quantity(decision, fill)
     quantity = filters.round_quantity(requested)
     if quantity <= 0:
         raise RiskRejection(
@@ -442,21 +477,22 @@ def _size(decision: TradeDecision, leverage: int, context: RiskContext) -> _Size
             step_size=filters.market_step_size,
         )
     _check_lot(quantity, filters)
-    notional = quantity * context.price
-    if notional < filters.min_notional:
+    quoted = quantity * context.price
+    if quoted < filters.min_notional:
         raise RiskRejection(
             Rule.MIN_NOTIONAL,
-            f"notional {_text(notional)} is below the minimum {_text(filters.min_notional)}",
+            f"notional {_text(quoted)} is below the minimum {_text(filters.min_notional)}",
             quantity=quantity,
             price=context.price,
-            notional=notional,
+            notional=quoted,
             min_notional=filters.min_notional,
         )
+    notional = quantity * fill
     return _Size(quantity, notional, notional / leverage, notional * context.taker_fee)
 
 
 def _requested_quantity(decision: TradeDecision, price: Decimal) -> Decimal:
-    """The model's quantity if it gave one, otherwise its USDT notional at the current price."""
+    """The model's quantity if it gave one, otherwise its USDT notional at `price`."""
     if decision.quantity is not None:
         return _decimal(decision.quantity)
     assert decision.notional_usd is not None  # the decision schema requires one of the two
@@ -500,8 +536,14 @@ def _decimal(value: float) -> Decimal:
     return Decimal(str(value))
 
 
+_PLAIN_DIGITS = 20
+"""Beyond 10^±20 a number is shown with an exponent (1E+308), not as 309 digits."""
+
+
 def _text(value: object) -> str:
-    """Numbers as exact text without exponents, for messages and stored details."""
+    """Numbers as exact text, without exponents unless astronomical, for messages and details."""
     if isinstance(value, Decimal):
+        if abs(value.adjusted()) > _PLAIN_DIGITS:
+            return str(value.normalize())
         return format(value, "f")
     return str(value)

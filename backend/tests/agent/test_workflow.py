@@ -5,23 +5,23 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alphatransformer.agent.answer import ModelAnswer
-from alphatransformer.agent.decision import Action, TradeDecision
+from alphatransformer.agent.decision import Action, TradeDecision, hold
 from alphatransformer.agent.decision_maker import DecisionRequest
 from alphatransformer.agent.workflow import CycleParts, build_cycle_graph, run_cycle
 from alphatransformer.config.schema import MarketConfig, PaperExchangeConfig, RiskConfig
 from alphatransformer.database.engine import create_engine, session_factory
 from alphatransformer.database.migrate import upgrade_database
-from alphatransformer.database.models import Decision, TradeExecution
+from alphatransformer.database.models import AccountSnapshot, Decision, TradeExecution
 from alphatransformer.database.repositories import (
     DecisionRepository,
     ExecutionRepository,
@@ -32,7 +32,7 @@ from alphatransformer.trading.decision_executor import TradeExecutor
 from alphatransformer.trading.order_manager import OrderManager
 from alphatransformer.trading.paper.exchange import PaperExchange
 from alphatransformer.trading.risk_gate import RiskGate
-from alphatransformer.utils.clock import ManualClock
+from alphatransformer.utils.clock import Clock, ManualClock, to_datetime
 
 SYMBOLS = ("BTCUSDT", "ETHUSDT")
 NOW = 1_767_225_600_000  # 2026-01-01 00:00 UTC
@@ -68,6 +68,7 @@ class Rig:
     market: SimulatedMarket
     exchange: PaperExchange
     orders: OrderManager
+    snapshots: SnapshotRepository
     parts: CycleParts
     sessions: async_sessionmaker[AsyncSession]
 
@@ -80,6 +81,34 @@ class Rig:
     async def rows(self, table: type[Row]) -> list[Row]:
         async with self.sessions() as session:
             return list((await session.scalars(select(table).order_by(table.id))).all())
+
+    def with_risk(self, risk: RiskConfig) -> None:
+        """Run the following cycles under these limits."""
+        executor = trade_executor(
+            risk, self.exchange, self.market, self.orders, self.snapshots, self.parts.clock
+        )
+        self.parts = replace(self.parts, executor=executor)
+
+
+def trade_executor(
+    risk: RiskConfig,
+    exchange: PaperExchange,
+    market: SimulatedMarket,
+    orders: OrderManager,
+    snapshots: SnapshotRepository,
+    clock: Clock,
+) -> TradeExecutor:
+    return TradeExecutor(
+        symbols=SYMBOLS,
+        gate=RiskGate(risk),
+        orders=orders,
+        exchange=exchange,
+        market=market,
+        snapshots=snapshots,
+        clock=clock,
+        max_staleness_seconds=30,
+        taker_fee=Decimal("0.0005"),
+    )
 
 
 @pytest.fixture
@@ -95,28 +124,19 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
     orders = OrderManager(exchange, ExecutionRepository(sessions), clock)
     await orders.start()
     model = ScriptedModel()
-    executor = TradeExecutor(
-        symbols=SYMBOLS,
-        gate=RiskGate(RiskConfig(min_confidence=0.6)),
-        orders=orders,
-        exchange=exchange,
-        market=market,
-        snapshots=SnapshotRepository(sessions),
-        clock=clock,
-        max_staleness_seconds=30,
-        taker_fee=Decimal("0.0005"),
-    )
+    snapshots = SnapshotRepository(sessions)
+    risk = RiskConfig(min_confidence=0.6)
     parts = CycleParts(
         symbols=SYMBOLS,
         market=market,
         exchange=exchange,
         decision_maker=model,
         decisions=DecisionRepository(sessions),
-        executor=executor,
+        executor=trade_executor(risk, exchange, market, orders, snapshots, clock),
         clock=clock,
         decision_timeout_seconds=0.2,
     )
-    yield Rig(model, market, exchange, orders, parts, sessions)
+    yield Rig(model, market, exchange, orders, snapshots, parts, sessions)
     await orders.stop()
     await exchange.stop()
     await market.stop()
@@ -251,3 +271,49 @@ async def test_the_model_sees_the_account_and_the_market(rig: Rig) -> None:
     assert request.symbols == SYMBOLS
     assert request.account.wallet_balance == Decimal("10000")
     assert request.market is rig.market
+
+
+@pytest.mark.parametrize(
+    ("action", "still_held"),
+    [("close_only", True), ("flatten", False)],
+    ids=["close-only", "flatten"],
+)
+async def test_the_daily_loss_limit_flattens_every_position_only_when_configured(
+    rig: Rig, action: Literal["close_only", "flatten"], still_held: bool
+) -> None:
+    # given a BTC long opened in a day that opened at 10,600: the account is ~10,000 now, a
+    # loss of ~5.7 %, past the 5 % limit
+    rig.with_risk(RiskConfig(min_confidence=0.6, daily_loss_action=action))
+    rig.model.answer = answer(long_btc(rig))
+    await rig.cycle("c1")
+    await rig.snapshots.add(day_opening_snapshot(Decimal("10600")))
+
+    # when the model holds BTC and proposes an ETH entry
+    rig.model.answer = answer(hold("BTCUSDT", "let it run"), long_btc(rig, symbol="ETHUSDT"))
+    decisions = await rig.cycle("c2")
+
+    # then the ETH entry is refused either way, and BTC is closed only under `flatten`
+    btc_now, eth_now = decisions[-2:]
+    assert (eth_now.status, eth_now.rejection_rule) == ("rejected", "daily_loss_limit")
+    held = (await rig.exchange.account()).position("BTCUSDT") is not None
+    assert held is still_held
+    if still_held:
+        assert (btc_now.action, btc_now.status) == ("hold", "hold")
+    else:
+        assert (btc_now.action, btc_now.status) == ("close", "executed")
+        assert "daily loss limit reached" in btc_now.reasoning
+        assert "the model said hold" in btc_now.reasoning
+
+
+def day_opening_snapshot(equity: Decimal) -> AccountSnapshot:
+    """The day's first snapshot (at 00:00 UTC, before any cycle), worth `equity`."""
+    return AccountSnapshot(
+        taken_at=to_datetime(NOW),
+        environment="paper",
+        wallet_balance=equity,
+        equity=equity,
+        available_balance=equity,
+        unrealized_pnl=Decimal(0),
+        margin_used=Decimal(0),
+        open_positions=0,
+    )

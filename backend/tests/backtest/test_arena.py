@@ -22,12 +22,17 @@ from alphatransformer.backtest.arena import (
     ArenaOutcome,
     Standing,
     arena_entrants,
+    ranked,
     run_arena,
+    standing,
 )
 from alphatransformer.backtest.model_cache import ModelCache
+from alphatransformer.backtest.report import PLOT_FILE, RunRecord
 from alphatransformer.backtest.runner import ModelOptions
 from alphatransformer.config.schema import AgentConfig, AppConfig, LLMConfig
+from alphatransformer.database.repositories import UsageTotals
 from alphatransformer.market.types import Interval
+from alphatransformer.trading.performance import LlmUsage, performance
 
 INPUT_PRICE, OUTPUT_PRICE = Decimal("0.15"), Decimal("0.60")  # USD per million tokens
 
@@ -138,6 +143,41 @@ async def test_the_leaderboard_is_written_best_first(tmp_path: Path, history: Pa
     assert len(csv_lines) == 4
     for name in (*BASELINES, "scripted"):
         assert (outcome.folder / name / "trades.csv").exists()
+    assert (outcome.folder / PLOT_FILE).read_bytes().startswith(b"\x89PNG")
+
+
+def run_with(cycles: int, errors: int) -> RunRecord:
+    usage = UsageTotals(cycles, 0, 0, Decimal(0), 0.0, errors)
+    return RunRecord(performance([], [], Decimal(0), LlmUsage(0, 0, Decimal(0))), [], [], usage)
+
+
+@pytest.mark.parametrize(
+    ("cycles", "errors", "never_decided"),
+    [(4, 4, True), (4, 3, False), (5, 4, False), (0, 0, False)],
+    ids=["every-cycle-failed", "one-answer", "answers-then-a-close", "no-cycles"],
+)
+def test_an_entrant_never_decided_when_its_model_failed_in_every_cycle(
+    cycles: int, errors: int, never_decided: bool
+) -> None:
+    row = standing("gpt", "fake-gpt", "arena-x-gpt", run_with(cycles, errors))
+
+    assert (row.cycles, row.model_errors, row.never_decided) == (cycles, errors, never_decided)
+
+
+def test_an_entrant_that_never_decided_ranks_after_every_entrant_that_did() -> None:
+    def row(name: str, total_return: float | None, cycles: int, errors: int) -> Standing:
+        placed = standing(name, None, name, run_with(cycles, errors))
+        return replace(placed, total_return=total_return)
+
+    rows = [
+        row("mute", 0.0, 10, 10),  # held cash throughout: +0.00 %
+        row("flat", None, 10, 0),  # a run without a return
+        row("loser", -0.02, 10, 0),
+        row("shaky", 0.005, 10, 3),  # three failed calls, ranked by its return
+        row("winner", 0.01, 10, 0),
+    ]
+
+    assert [r.name for r in ranked(rows)] == ["winner", "shaky", "loser", "flat", "mute"]
 
 
 @pytest.mark.parametrize(

@@ -140,6 +140,38 @@ async def test_an_arena_from_the_cli_reruns_from_the_model_cache(
     standings = json.loads((arena / LEADERBOARD_JSON).read_text())
     assert {row["name"] for row in standings} == {"rules", "buy-and-hold", "gpt"}
     assert "buy-and-hold" in outputs[1][1]
+    assert (arena / PLOT_FILE).read_bytes().startswith(b"\x89PNG")
+
+
+async def test_an_arena_whose_llm_never_answered_ranks_it_last_and_exits_with_1(
+    tmp_path: Path, history: Path
+) -> None:
+    async with FakeOpenAIServer() as server:  # nothing scripted: every call fails with a 500
+        entrant = tmp_path / "mute.yaml"
+        entrant.write_text(
+            "agent:\n  provider: openai\n  llm:\n    model: fake-gpt\n"
+            f"    base_url: {server.base_url}\n    api_key: sk-test\n    max_retries: 0\n",
+            encoding="utf-8",
+        )
+        code, out, err = await cli(
+            "arena",
+            *("--config", str(write_config(tmp_path)), "--history", str(history)),
+            *("--start", "2024-01-11", "--end", "2024-01-12", "--every", "6h"),
+            *("--entrant", f"mute={entrant}", "--reports", str(tmp_path / "reports")),
+            "--no-model-cache",
+            cwd=tmp_path,
+        )
+
+    assert code == 1
+    assert "never decided, every model call failed: mute (4 cycles)" in err
+    assert "Traceback" not in err
+    table = out.splitlines()
+    [mute] = [line for line in table if " mute " in line]
+    assert mute.split()[1] == "3", "ranked third of three"
+    assert "4/4" in mute, "four model errors in four cycles"
+    [arena] = (tmp_path / "reports").iterdir()
+    report = json.loads((arena / "mute" / REPORT_FILE).read_text())
+    assert (report["model_usage"]["cycles"], report["model_usage"]["model_errors"]) == (4, 4)
 
 
 async def test_data_download_fetches_months_then_skips_them(tmp_path: Path) -> None:

@@ -1,12 +1,24 @@
-"""The report's trade list: exact decimals, UTC times, nothing that differs between runs."""
+"""The report: the trade list (exact decimals, UTC times, nothing that differs between runs),
+the model errors in `report.json`, and the arena's chart of every entrant's equity."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
-from alphatransformer.backtest.report import trades_csv
-from alphatransformer.trading.performance import ClosedTrade, TradeSide
+import numpy as np
+
+from alphatransformer.backtest.report import (
+    REPORT_FILE,
+    RunRecord,
+    equity_curves,
+    trades_csv,
+    write_report,
+)
+from alphatransformer.database.repositories import UsageTotals
+from alphatransformer.trading.performance import ClosedTrade, LlmUsage, TradeSide, performance
 
 
 def test_the_trade_list_holds_exact_decimals_and_utc_times() -> None:
@@ -35,3 +47,35 @@ def test_the_trade_list_holds_exact_decimals_and_utc_times() -> None:
 
 def test_no_trades_is_a_header_alone() -> None:
     assert trades_csv([]).count(b"\n") == 1
+
+
+def test_the_report_counts_the_cycles_whose_model_call_failed(tmp_path: Path) -> None:
+    usage = UsageTotals(10, 0, 0, Decimal(0), 0.0, errors=3)
+    record = RunRecord(performance([], [], Decimal(0), LlmUsage(0, 0, Decimal(0))), [], [], usage)
+
+    write_report(tmp_path, record, {}, title="ten cycles, three failed")
+
+    model_usage = json.loads((tmp_path / REPORT_FILE).read_text())["model_usage"]
+    assert (model_usage["cycles"], model_usage["model_errors"]) == (10, 3)
+
+
+def test_the_arena_chart_draws_each_entrant_s_equity_as_a_labelled_line() -> None:
+    start = datetime(2024, 1, 11, tzinfo=UTC)
+    hours = [start + timedelta(hours=h) for h in range(3)]
+    curves = {
+        "rules": list(zip(hours, map(Decimal, ("10000", "10100", "10050")), strict=True)),
+        "gpt": list(zip(hours[:2], map(Decimal, ("10000", "9900")), strict=True)),
+    }
+
+    figure = equity_curves(curves, title="Arena")
+
+    [axes] = figure.axes
+    lines = axes.get_lines()
+    assert [line.get_label() for line in lines] == ["rules", "gpt"]
+    assert [np.asarray(line.get_ydata()).tolist() for line in lines] == [
+        [10000, 10100, 10050],
+        [10000, 9900],
+    ]
+    legend = axes.get_legend()
+    assert legend is not None
+    assert [text.get_text() for text in legend.get_texts()] == ["rules", "gpt"]

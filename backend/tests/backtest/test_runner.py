@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from alphatransformer.backtest.downloads import write_history
 from alphatransformer.backtest.period import BacktestDataError, ReplayPeriod
 from alphatransformer.backtest.report import PLOT_FILE, REPORT_FILE, TRADES_FILE
-from alphatransformer.backtest.runner import ModelOptions, run_backtest
+from alphatransformer.backtest.runner import (
+    ModelOptions,
+    RunOrigin,
+    entrant_run_id,
+    new_run_id,
+    run_backtest,
+    run_origin,
+)
 from alphatransformer.database.engine import create_engine, session_factory
 from alphatransformer.database.models import Decision, TradeExecution
 from alphatransformer.database.repositories import (
@@ -202,3 +210,39 @@ def test_a_period_the_replay_cannot_step_through_is_refused(
 ) -> None:
     with pytest.raises(ValueError, match=message):
         ReplayPeriod(history, start, end, every).check(config_for(history).market)
+
+
+AT_NOON = datetime(2026, 12, 5, 12, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("run_id", "origin"),
+    [
+        (
+            "backtest-20261205T120000-c3d4",
+            RunOrigin("backtest", None, "backtest-20261205T120000-c3d4", AT_NOON),
+        ),
+        (
+            "arena-20261205T120000-a1b2-buy-and-hold",
+            RunOrigin("arena", "arena-20261205T120000-a1b2", "buy-and-hold", AT_NOON),
+        ),
+        ("arena-20261205T120000-a1b2", None),
+        ("backtest-20261205T120000-c3d4-extra", None),
+        ("live", None),
+        ("live-20261205T120000-a1b2", None),
+    ],
+    ids=["backtest", "arena-entrant", "arena-itself", "backtest-with-a-name", "live", "live-x"],
+)
+def test_a_run_id_tells_its_kind_arena_name_and_start(
+    run_id: str, origin: RunOrigin | None
+) -> None:
+    assert run_origin(run_id) == origin
+
+
+def test_an_entrant_s_run_id_names_its_arena() -> None:
+    arena_id = new_run_id("arena")
+
+    origin = run_origin(entrant_run_id(arena_id, "gpt-4.1"))
+
+    assert origin is not None
+    assert (origin.arena_id, origin.name) == (arena_id, "gpt-4.1")

@@ -62,8 +62,9 @@ def test_config_check_without_a_file_shows_the_built_in_defaults(tmp_path: Path)
         ("binance:\n  api_key: ${MISSING_VARIABLE}\n", "MISSING_VARIABLE"),
         ('trading:\n  risk:\n    max_leverage: "ten"\n', "trading.risk.max_leverage"),
         ("agent: [unclosed\n", "invalid YAML at line"),
+        ("database:\n  url: 'not a url'\n", "key 'database.url': not a database URL"),
     ],
-    ids=["unknown-key", "missing-variable", "wrong-type", "yaml-syntax"],
+    ids=["unknown-key", "missing-variable", "wrong-type", "yaml-syntax", "database-url"],
 )
 def test_broken_config_is_a_clear_error_with_exit_code_2(
     tmp_path: Path, text: str, expected: str
@@ -74,6 +75,15 @@ def test_broken_config_is_a_clear_error_with_exit_code_2(
     assert result.returncode == 2
     assert expected in result.stderr
     assert str(path) in result.stderr.replace("\n", "")
+    assert "Traceback" not in result.stderr
+
+
+def test_db_upgrade_with_an_unparseable_database_url_is_a_config_error(tmp_path: Path) -> None:
+    path = tmp_path / "agent.yaml"
+    path.write_text("database:\n  url: 'sqlite+aiosqlite//no-colon.db'\n", encoding="utf-8")
+    result = cli("db", "upgrade", "--config", str(path), cwd=tmp_path)
+    assert result.returncode == 2
+    assert f"{path}, key 'database.url': not a database URL" in result.stderr.replace("\n", "")
     assert "Traceback" not in result.stderr
 
 

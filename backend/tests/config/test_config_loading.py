@@ -213,3 +213,23 @@ def test_a_secret_of_the_wrong_type_is_not_echoed(tmp_path: Path) -> None:
         load(path)
     assert "binance.api_secret" in str(caught.value)
     assert "s3cr3t-value-123" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("not a url", "not a database URL"),
+        ("nosuchdb://host/db", "unknown database backend"),
+        ("sqlite:///data/x.db", "the driver 'pysqlite' is not async"),
+    ],
+    ids=["unparseable", "unknown-backend", "sync-driver"],
+)
+def test_a_database_url_that_cannot_be_opened_is_a_config_error_naming_the_key(
+    tmp_path: Path, url: str, reason: str
+) -> None:
+    path = write(tmp_path, f"database:\n  url: '{url}'\n")
+    with pytest.raises(ConfigError) as caught:
+        load(path)
+    assert caught.value.key == "database.url"
+    assert caught.value.path == path
+    assert reason in str(caught.value)

@@ -33,6 +33,7 @@ from alphatransformer.database.repositories import (
     SnapshotRepository,
     StatusChange,
 )
+from alphatransformer.database.types import fits_exact_decimal
 from alphatransformer.trading.paper.ledger import IncomeRecord, IncomeType
 from alphatransformer.trading.paper.state import AccountCore, PaperState
 
@@ -158,6 +159,32 @@ async def test_naive_datetimes_and_floats_for_money_are_refused(engine: AsyncEng
     floaty.price = 95000.1  # type: ignore[assignment]
     with pytest.raises(Exception, match="takes Decimal values"):
         await add(repository, floaty)
+
+
+@pytest.mark.parametrize(
+    ("value", "fits"),
+    [
+        ("99999999999999999999.999999999999999999", True),  # NUMERIC(38, 18) at its widest
+        ("1e20", False),
+        ("1e308", False),
+        ("1e-300", False),
+        ("-0.000000000000000001", True),
+        ("NaN", False),
+    ],
+)
+def test_exact_decimal_takes_only_what_fits_its_column_on_every_backend(
+    value: str, fits: bool
+) -> None:
+    assert fits_exact_decimal(Decimal(value)) is fits
+
+
+async def test_a_number_that_does_not_fit_is_refused_not_stored(engine: AsyncEngine) -> None:
+    await upgrade_database(engine)
+    repository = DecisionRepository(session_factory(engine))
+    huge = decision("BTCUSDT", 1)
+    huge.quantity = Decimal("1e308")
+    with pytest.raises(Exception, match="ExactDecimal refuses 1E"):
+        await add(repository, huge)
 
 
 async def test_decisions_page_newest_first_with_filters(engine: AsyncEngine) -> None:

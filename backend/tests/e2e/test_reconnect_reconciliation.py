@@ -53,7 +53,8 @@ class Sighting:
 
 @dataclass
 class OneLongThenHold:
-    """Opens 0.02 BTC long at 50,000 (stop 49,000, target 52,000) once, then holds; notes what
+    """Opens 0.02 BTC long at 50,000 (1,010 USDT at the worst fill 50,025, the live adapter's
+    5 bps slippage allowance; stop 49,000, target 52,000) once, then holds; notes what
     every call saw. Each answer takes a whole cycle of the test's clock, so the next cycle
     begins at once (one would slip in between the reconnect and the reconciliation's end if
     the engine let it), and the clock moves on enough that the adapter's request-weight budget
@@ -87,7 +88,7 @@ class OneLongThenHold:
         entry = TradeDecision(
             symbol="BTCUSDT",
             action=Action.OPEN_LONG,
-            notional_usd=1000.0,
+            notional_usd=1010.0,
             leverage=5,
             stop_loss=49_000.0,
             take_profit=52_000.0,

@@ -2,9 +2,10 @@
 
 `POST /v1/chat/completions` answers with the replies a test scripted, in order, in OpenAI's exact
 response shape (tool calls with JSON-string arguments, usage with prompt/completion/total
-tokens), and records every request body. A reply can also be an HTTP error or a stall that never
-answers (until the server stops), for the client's timeout. An exhausted script answers HTTP 500
-saying so, which a test sees as an unexpected extra model call.
+tokens, or whatever usage block a hostile server sends), and records every request body. A
+reply can also be an HTTP error or a stall that never answers (until the server stops), for
+the client's timeout. An exhausted script answers HTTP 500 saying so, which a test sees as an
+unexpected extra model call.
 
     async with FakeOpenAIServer() as server:
         server.script(tool_calls_reply(("get_klines", {...})), text_reply("done"))
@@ -40,6 +41,8 @@ class ChatReply:
     tool_calls: tuple[tuple[str, dict[str, Any] | str], ...] = ()
     prompt_tokens: int = DEFAULT_PROMPT_TOKENS
     completion_tokens: int = DEFAULT_COMPLETION_TOKENS
+    # Sent as the usage block instead of the counts above, as is (NaN included).
+    usage: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,8 +65,9 @@ def tool_calls_reply(
     *calls: tuple[str, dict[str, Any] | str],
     prompt_tokens: int = DEFAULT_PROMPT_TOKENS,
     completion_tokens: int = DEFAULT_COMPLETION_TOKENS,
+    usage: dict[str, Any] | None = None,
 ) -> ChatReply:
-    return ChatReply(None, calls, prompt_tokens, completion_tokens)
+    return ChatReply(None, calls, prompt_tokens, completion_tokens, usage)
 
 
 def text_reply(content: str, prompt_tokens: int = DEFAULT_PROMPT_TOKENS) -> ChatReply:
@@ -119,7 +123,8 @@ class FakeOpenAIServer:
             return Response(status_code=503)
         if isinstance(reply, ErrorReply):
             return JSONResponse(_error_body(reply), status_code=reply.status)
-        return JSONResponse(self._completion(reply))
+        # json.dumps, not JSONResponse: a careless server writes NaN, which JSONResponse refuses.
+        return Response(json.dumps(self._completion(reply)), media_type="application/json")
 
     def _completion(self, reply: ChatReply) -> dict[str, Any]:
         number = next(self._ids)
@@ -146,7 +151,9 @@ class FakeOpenAIServer:
                     "finish_reason": "tool_calls" if reply.tool_calls else "stop",
                 }
             ],
-            "usage": {
+            "usage": reply.usage
+            if reply.usage is not None
+            else {
                 "prompt_tokens": reply.prompt_tokens,
                 "completion_tokens": reply.completion_tokens,
                 "total_tokens": reply.prompt_tokens + reply.completion_tokens,

@@ -6,12 +6,14 @@ otherwise; times are UTC from 2025-01-01 00:00.
 from __future__ import annotations
 
 import math
+import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import TypeAdapter
 
 from alphatransformer.database.models import ExecutionPurpose
 from alphatransformer.trading.models import OrderSide
@@ -20,6 +22,7 @@ from alphatransformer.trading.performance import (
     EquityPoint,
     ExecutionFill,
     LlmUsage,
+    TradeMetrics,
     TradeSide,
     closed_trades,
     downsample,
@@ -31,6 +34,10 @@ from alphatransformer.trading.performance import (
 )
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
+# RFC 3339 appendix A `duration` (what OpenAPI's `format: duration` means): whole numbers only.
+RFC3339_DURATION = re.compile(
+    r"P(?:(?:\d+D)?(?:T(?:\d+H(?:\d+M(?:\d+S)?)?|\d+M(?:\d+S)?|\d+S))?|\d+W)"
+)
 D = Decimal
 BUY, SELL = OrderSide.BUY, OrderSide.SELL
 ENTRY, CLOSE = ExecutionPurpose.ENTRY, ExecutionPurpose.CLOSE
@@ -182,6 +189,25 @@ class TestTradeMetrics:
         # (120 + 30) / 2 = 75 minutes; the median of two is their mean
         assert metrics.average_hold_time == timedelta(minutes=75)
         assert metrics.median_hold_time == timedelta(minutes=75)
+
+    def test_hold_times_are_whole_seconds_valid_as_rfc3339_durations(self) -> None:
+        # given round trips of 29.1675 s and 29.5 s (fills stamped to the millisecond)
+        seconds = 1 / 60
+        quick = [
+            fill("BTCUSDT", BUY, ENTRY, "0.010", "60000", "0.24", 0),
+            fill("BTCUSDT", SELL, CLOSE, "0.010", "60010", "0.24", 29.1675 * seconds),
+            fill("ETHUSDT", BUY, ENTRY, "1.0", "3000", "1.20", 1),
+            fill("ETHUSDT", SELL, CLOSE, "1.0", "3001", "1.20", 1 + 29.5 * seconds),
+        ]
+
+        # when the metrics are shown as the API and report.json show them
+        metrics = trade_metrics(closed_trades(quick))
+        shown = TypeAdapter(TradeMetrics).dump_python(metrics, mode="json")
+
+        # then the mean 29.33375 s and the median (the same) are 29 s, written without a fraction
+        assert metrics.average_hold_time == metrics.median_hold_time == timedelta(seconds=29)
+        for key in ("average_hold_time", "median_hold_time"):
+            assert RFC3339_DURATION.fullmatch(shown[key]), shown[key]
 
     def test_no_losses_means_no_profit_factor_and_no_biggest_loss(self) -> None:
         metrics = trade_metrics(closed_trades(BTC_LONG_WIN))

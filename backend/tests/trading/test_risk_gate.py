@@ -2,9 +2,11 @@
 what passes is an exact, quantized plan whose numbers can be checked by hand.
 
 Unless a test says otherwise: equity 10,000 USDT, all of it available; BTCUSDT at 95,000.05 with
-tick 0.10, step 0.001 and min notional 100; default `RiskConfig` (max leverage 10, min confidence
-0.55, position margin <= 30% of equity, total notional <= 1.5x equity, 3 positions, stop loss
-required within 10% of the price, daily loss limit 5%).
+tick 0.10, step 0.001 and min notional 100, so an entry's worst fill, rounded outward to the
+tick, is 95,000.10 for a buy and 95,000.00 for a sell (no slippage allowance); default
+`RiskConfig` (max leverage 10, min confidence 0.55, position margin <= 30% of equity, total
+notional <= 1.5x equity, 3 positions, stop loss required within 10% of the price, daily loss
+limit 5%).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import random
 from dataclasses import replace
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_DOWN, ROUND_UP, Decimal
 from typing import Any
 
 import pytest
@@ -127,8 +129,8 @@ def rejection(
 
 
 def test_long_by_notional_is_rounded_down_to_the_step_with_exact_margin_and_fee() -> None:
-    # 2000 / 95000.05 = 0.02105... -> 0.021 BTC; 0.021 x 95000.05 = 1995.00105;
-    # margin at 5x = 399.00021; taker fee 0.05% = 0.997500525.
+    # At the worst fill 95000.1: 2000 / 95000.1 = 0.02105... -> 0.021 BTC;
+    # 0.021 x 95000.1 = 1995.0021; margin at 5x = 399.00042; taker fee 0.05% = 0.99750105.
     plan = gate().evaluate(long(take_profit=99000.01), context())
 
     assert plan == OrderPlan(
@@ -138,9 +140,9 @@ def test_long_by_notional_is_rounded_down_to_the_step_with_exact_margin_and_fee(
         quantity=Decimal("0.021"),
         leverage=5,
         reference_price=PRICE,
-        notional=Decimal("1995.00105"),
-        margin=Decimal("399.00021"),
-        estimated_fee=Decimal("0.997500525"),
+        notional=Decimal("1995.0021"),
+        margin=Decimal("399.00042"),
+        estimated_fee=Decimal("0.99750105"),
         stop_loss=Decimal("93000.0"),  # 93000.07 rounded down, away from the price
         take_profit=Decimal("99000.1"),  # 99000.01 rounded up, away from the price
         reduce_only=False,
@@ -160,14 +162,14 @@ def test_quantity_is_preferred_to_notional_and_rounded_down_never_up() -> None:
     plan = gate().evaluate(long(quantity=0.0219999, notional_usd=5000.0), context())
 
     assert plan.quantity == Decimal("0.021")
-    assert plan.notional == Decimal("1995.00105")
+    assert plan.notional == Decimal("1995.0021")
 
 
 def test_leverage_defaults_to_1x_when_the_model_names_none() -> None:
     plan = gate().evaluate(long(leverage=None), context())
 
     assert plan.leverage == 1
-    assert plan.margin == Decimal("1995.00105")
+    assert plan.margin == Decimal("1995.0021")
 
 
 def test_stop_loss_may_be_omitted_when_not_required() -> None:
@@ -177,9 +179,9 @@ def test_stop_loss_may_be_omitted_when_not_required() -> None:
 
 
 def test_margin_exactly_equal_to_the_available_balance_is_accepted() -> None:
-    plan = gate().evaluate(long(), context(account=account(available="399.997710525")))
+    plan = gate().evaluate(long(), context(account=account(available="399.99792105")))
 
-    assert plan.margin + plan.estimated_fee == Decimal("399.997710525")
+    assert plan.margin + plan.estimated_fee == Decimal("399.99792105")
 
 
 def test_hold_is_not_evaluated() -> None:
@@ -334,18 +336,18 @@ def test_stop_loss_on_the_wrong_side_is_rejected(decision: TradeDecision, stop: 
 
 
 def test_stop_loss_further_than_the_maximum_distance_is_rejected() -> None:
-    # (95000.05 - 85000.0) / 95000.05 = 0.10526... > 0.1
+    # from the worst fill: (95000.1 - 85000.0) / 95000.1 = 0.10526... > 0.1
     error = rejection(long(stop_loss=85000.0))
 
     assert error.rule == Rule.STOP_LOSS_TOO_FAR
     assert error.details["stop_loss"] == "85000.00"
-    assert error.details["distance"].startswith("0.105263")
+    assert error.details["distance"].startswith("0.105264")
     assert error.details["max_stop_distance"] == "0.1"
 
 
 def test_stop_distance_is_measured_after_rounding_away_from_the_price() -> None:
-    # 95000.05 x 0.9 = 85500.045 is exactly 10% away, but on the tick it becomes 85500.0.
-    assert rejection(long(stop_loss=85500.045)).rule == Rule.STOP_LOSS_TOO_FAR
+    # From the worst fill 95000.1, 85500.09 is 10% away, but on the tick it becomes 85500.0.
+    assert rejection(long(stop_loss=85500.09)).rule == Rule.STOP_LOSS_TOO_FAR
     assert gate().evaluate(long(stop_loss=85500.1), context()).stop_loss == Decimal("85500.1")
 
 
@@ -412,12 +414,12 @@ def test_notional_below_the_exchange_minimum_is_rejected() -> None:
 
 
 def test_position_margin_above_its_share_of_equity_is_rejected() -> None:
-    # 0.2 x 95000.05 = 19000.01; / 5 = 3800.002 > 0.3 x 10,000
+    # 0.2 x 95000.1 = 19000.02; / 5 = 3800.004 > 0.3 x 10,000
     error = rejection(long(quantity=0.2))
 
     assert error.rule == Rule.MAX_POSITION_SHARE
     assert error.details == {
-        "margin": "3800.00200",
+        "margin": "3800.00400",
         "equity": "10000",
         "max_position_share": "0.3",
         "limit": "3000.0",
@@ -425,14 +427,14 @@ def test_position_margin_above_its_share_of_equity_is_rejected() -> None:
 
 
 def test_total_notional_above_the_exposure_limit_is_rejected() -> None:
-    # 4 ETH x 3500 = 14,000 open; + 1995.00105 = 15995.00105 > 1.5 x 10,000
+    # 4 ETH x 3500 = 14,000 open; + 1995.0021 = 15995.0021 > 1.5 x 10,000
     held = account(position("ETHUSDT", "4", "3500", leverage=10))
 
     error = rejection(long(), context(account=held))
 
     assert error.rule == Rule.MAX_TOTAL_EXPOSURE
     assert error.details == {
-        "total_notional": "15995.00105",
+        "total_notional": "15995.00210",
         "equity": "10000",
         "max_total_exposure": "1.5",
         "limit": "15000.0",
@@ -444,9 +446,9 @@ def test_margin_plus_fee_above_the_available_balance_is_rejected() -> None:
 
     assert error.rule == Rule.INSUFFICIENT_MARGIN
     assert error.details == {
-        "margin": "399.00021",
-        "fee": "0.997500525",
-        "required": "399.997710525",
+        "margin": "399.00042",
+        "fee": "0.997501050",
+        "required": "399.997921050",
         "available_balance": "300",
     }
 
@@ -571,23 +573,25 @@ def random_case(rng: random.Random) -> tuple[TradeDecision, RiskContext]:
 
 def assert_within_limits(plan: OrderPlan, decision: TradeDecision, ctx: RiskContext) -> None:
     config, equity = RiskConfig(), ctx.account.equity
+    below = plan.side is OrderSide.BUY
+    fill = BTC.round_price(ctx.price, ROUND_UP if below else ROUND_DOWN)
     requested = (
         Decimal(str(decision.quantity))
         if decision.quantity is not None
-        else Decimal(str(decision.notional_usd)) / ctx.price
+        else Decimal(str(decision.notional_usd)) / fill
     )
     open_notional = sum((p.notional for p in ctx.account.positions), Decimal(0))
     assert 0 < plan.quantity <= requested
     assert plan.quantity % BTC.market_step_size == 0
-    assert plan.notional == plan.quantity * ctx.price >= BTC.min_notional
+    assert plan.notional == plan.quantity * fill
+    assert plan.quantity * ctx.price >= BTC.min_notional
     assert plan.margin <= Decimal(str(config.max_position_share)) * equity
     assert plan.margin + plan.estimated_fee <= ctx.account.available_balance
     assert open_notional + plan.notional <= Decimal(str(config.max_total_exposure)) * equity
     assert plan.stop_loss is not None
     assert plan.stop_loss % BTC.tick_size == 0
-    below = plan.side is OrderSide.BUY
     assert (plan.stop_loss < ctx.price) if below else (plan.stop_loss > ctx.price)
-    assert abs(ctx.price - plan.stop_loss) / ctx.price <= Decimal(str(config.max_stop_distance))
+    assert abs(fill - plan.stop_loss) / fill <= Decimal(str(config.max_stop_distance))
     if plan.take_profit is not None:
         assert (plan.take_profit > ctx.price) if below else (plan.take_profit < ctx.price)
 
@@ -612,3 +616,98 @@ def test_random_proposals_never_produce_a_plan_beyond_the_limits() -> None:
         Rule.MAX_TOTAL_EXPOSURE,
         Rule.INSUFFICIENT_MARGIN,
     } <= outcomes
+
+
+# --- numbers of any size -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("decision", "rule", "detail", "shown"),
+    [
+        (long(quantity=1e308), Rule.MAX_QUANTITY, "quantity", "1E+308"),
+        (long(notional_usd=1e308), Rule.MAX_QUANTITY, "max_quantity", "120"),
+        (short(stop_loss=1e308), Rule.PRICE_FILTER, "stop_loss", "1E+308"),
+        (long(take_profit=1e308), Rule.PRICE_FILTER, "take_profit", "1E+308"),
+        (long(quantity=1e-300), Rule.QUANTITY_BELOW_STEP, "requested_quantity", "1E-300"),
+        (long(stop_loss=1e-300), Rule.PRICE_FILTER, "stop_loss", "0.00"),
+    ],
+    ids=["quantity", "notional", "stop", "take-profit", "tiny-quantity", "tiny-stop"],
+)
+def test_astronomical_numbers_are_a_named_rejection_with_the_numbers(
+    decision: TradeDecision, rule: Rule, detail: str, shown: str
+) -> None:
+    error = rejection(decision)
+
+    assert error.rule == rule
+    assert error.details[detail] == shown
+    assert all(len(value) <= 64 for value in error.details.values())
+
+
+def test_rounding_to_the_grid_is_exact_at_any_magnitude() -> None:
+    assert BTC.round_quantity(Decimal("1e308")) == Decimal("1e308")
+    assert BTC.round_price(Decimal("1e308"), ROUND_UP) == Decimal("1e308")
+    assert BTC.round_quantity(Decimal("1e-300")) == 0
+    assert BTC.round_quantity(Decimal("0.0219999")) == Decimal("0.021")
+
+
+# --- slippage: limits hold at the fill ---------------------------------------------------------
+
+
+SLIPPAGE = Decimal("0.0002")  # 2 bps: a buy fills at worst at 95019.1, a sell at 94981.0
+
+
+def test_entry_limits_are_checked_at_the_fill_price_including_slippage() -> None:
+    # 0.030 BTC at 10x: margin 0.030 x 95000.1 / 10 = 285.0003 without slippage, 0.030 x
+    # 95019.1 / 10 = 285.0573 with it; equity 950.1 allows 0.3 x 950.1 = 285.03, between the two
+    # (total exposure allowed up to 5x here, so the share is the rule that binds)
+    held = account(wallet="950.1")
+    ctx = context(account=held, day_start_equity=held.equity)
+    risk = gate(max_total_exposure=5)
+    proposal = long(quantity=0.030, leverage=10)
+
+    assert risk.evaluate(proposal, ctx).quantity == Decimal("0.030")
+    error = rejection(proposal, replace(ctx, slippage=SLIPPAGE), risk)
+
+    assert error.rule == Rule.MAX_POSITION_SHARE
+    assert error.details["margin"] == "285.05730"
+
+
+def test_a_size_by_notional_is_converted_at_the_fill_price() -> None:
+    # 2000 / 95019.1 = 0.021048... -> 0.021; notional at the fill 0.021 x 95019.1 = 1995.4011
+    plan = gate().evaluate(long(), context(slippage=SLIPPAGE))
+
+    assert plan.quantity == Decimal("0.021")
+    assert plan.notional == Decimal("1995.4011")
+    assert plan.reference_price == PRICE
+
+
+def test_stop_distance_is_measured_from_the_fill_price() -> None:
+    # A long's stop at 85510.0 is 9.99 % below 95000.1 but 10.008 % below the worst fill
+    # 95019.1; a short's at 104485.0 is 9.98 % above 95000.0, 10.006 % above the fill 94981.0
+    assert gate().evaluate(long(stop_loss=85510.0), context()).stop_loss == Decimal("85510.0")
+    assert gate().evaluate(short(stop_loss=104485.0), context()).stop_loss == Decimal("104485.0")
+    for decision, fill in [
+        (long(stop_loss=85510.0), "95019.10"),
+        (short(stop_loss=104485.0), "94981.00"),
+    ]:
+        error = rejection(decision, context(slippage=SLIPPAGE))
+        assert error.rule == Rule.STOP_LOSS_TOO_FAR
+        assert error.details["fill_price"] == fill
+
+
+# --- daily loss action -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("action", "flattens"), [("close_only", False), ("flatten", True)])
+def test_daily_loss_action_says_whether_the_limit_flattens(action: str, flattens: bool) -> None:
+    assert gate(daily_loss_action=action).flattens_at_daily_loss is flattens
+
+
+def test_daily_loss_reached_is_latched_for_the_rest_of_the_day() -> None:
+    risk = gate()
+    down = account(unrealized="-500")  # 9,500: exactly 5 % below 10,000
+
+    assert not risk.daily_loss_reached(account(), Decimal("10000"), TODAY)
+    assert risk.daily_loss_reached(down, Decimal("10000"), TODAY)
+    assert risk.daily_loss_reached(account(), Decimal("10000"), TODAY)
+    assert not risk.daily_loss_reached(account(), Decimal("10000"), date(2025, 1, 16))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -11,7 +12,7 @@ from alphatransformer.api.errors import ERROR_RESPONSES
 from alphatransformer.api.schemas import AccountHistory, AccountOut, EquityPoint, PositionOut
 from alphatransformer.api.time_params import IsoDatetime
 from alphatransformer.api.views import positions_out
-from alphatransformer.runtime import Runtime
+from alphatransformer.database.repositories import SnapshotRepository
 
 router = APIRouter(tags=["account"], responses=ERROR_RESPONSES)
 
@@ -42,7 +43,7 @@ async def history(
 ) -> AccountHistory:
     """One agent's equity over time for a chart; long ranges are downsampled to about
     `max_points`."""
-    return await _history(runtime, since, until, max_points)
+    return await account_history(runtime.name, runtime.snapshots, since, until, max_points)
 
 
 @router.get("/api/account/histories", response_model=list[AccountHistory])
@@ -53,15 +54,23 @@ async def histories(
     max_points: MaxPoints = 500,
 ) -> list[AccountHistory]:
     """Every agent's equity curve in one call, for one chart, in the config's order."""
-    return [await _history(r, since, until, max_points) for r in arena.agents.values()]
+    return [
+        await account_history(r.name, r.snapshots, since, until, max_points)
+        for r in arena.agents.values()
+    ]
 
 
-async def _history(
-    runtime: Runtime, since: IsoDatetime | None, until: IsoDatetime | None, max_points: int
+async def account_history(
+    agent: str,
+    snapshots: SnapshotRepository,
+    since: datetime | None,
+    until: datetime | None,
+    max_points: int,
 ) -> AccountHistory:
-    total, rows = await runtime.snapshots.equity_series(since, until, max_points)
+    """An equity curve for a chart: a live agent's, or a backtest's for comparison."""
+    total, rows = await snapshots.equity_series(since, until, max_points)
     return AccountHistory(
-        agent=runtime.name,
+        agent=agent,
         points=[
             EquityPoint(time=t, equity=e, wallet_balance=w, unrealized_pnl=u) for t, e, w, u in rows
         ],

@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 
 from alphatransformer.config.errors import ConfigError
 from alphatransformer.config.schema import BinanceConfig, BinanceEndpoints
@@ -67,6 +68,9 @@ DUPLICATE_CLIENT_ORDER_ID = -4116
 DEFAULT_RETRY = RetryPolicy()
 DEFAULT_STREAM = StreamSettings()
 STREAM_RECONNECTED = "the user data stream reconnected"
+DEFAULT_SLIPPAGE = Decimal("0.0005")
+"""How far past the last price a market order is assumed to fill at worst (5 bps: more than a
+small order moves a liquid perpetual's book); the risk gate keeps limits at that price."""
 
 
 @contextlib.contextmanager
@@ -92,9 +96,11 @@ class BinanceExchange:
         retry: RetryPolicy = DEFAULT_RETRY,
         stream: StreamSettings = DEFAULT_STREAM,
         sleep: Sleep = asyncio.sleep,
+        slippage: Decimal = DEFAULT_SLIPPAGE,
     ) -> None:
         clock = clock or WallClock()
         self._name = name
+        self._slippage = slippage
         # Signatures carry Binance's time: the market client on this same transport keeps the
         # offset to it (measured at start, again after a -1021).
         self._http = BinanceHttp(
@@ -124,6 +130,10 @@ class BinanceExchange:
     @property
     def name(self) -> str:
         return self._name
+
+    @property
+    def slippage(self) -> Decimal:
+        return self._slippage
 
     @property
     def stream(self) -> UserDataStream:

@@ -169,6 +169,10 @@ class PaperExchange:
     def name(self) -> str:
         return "paper"
 
+    @property
+    def slippage(self) -> Decimal:
+        return self._config.slippage_bps / _BPS
+
     async def start(self) -> None:
         """Follow the market's candles of its shortest interval: they drive triggers,
         liquidations and funding. Orders can be placed before, but nothing fires until then."""
@@ -381,7 +385,7 @@ class PaperExchange:
     def _slipped(self, symbol: str, side: OrderSide, price: Decimal) -> Decimal:
         """A taker's fill price: `price` worsened by the slippage, rounded outward to the tick."""
         filters = self._spec(symbol).filters
-        slip = self._config.slippage_bps / _BPS
+        slip = self.slippage
         if side is OrderSide.BUY:
             return filters.round_price(price * (1 + slip), ROUND_UP)
         return filters.round_price(price * (1 - slip), ROUND_DOWN)
