@@ -4,7 +4,7 @@ import createClient, { type Middleware } from "openapi-fetch";
 import { currentToken, useAuthStore } from "@/lib/auth";
 import { apiBase } from "@/lib/origin";
 import type { paths } from "./schema";
-import type { AgentHistory, ControlAll, ControlOne, RunOut } from "./types";
+import type { ControlAll, ControlOne } from "./types";
 
 export class ApiError extends Error {
   constructor(
@@ -47,25 +47,6 @@ async function unwrap<T>(call: Promise<{ data?: T; error?: unknown; response: Re
   return data;
 }
 
-/** For endpoints not in the schema yet: plain GET with the same token and errors. */
-async function getUntyped<T>(path: string, query: Record<string, string | number> = {}): Promise<T> {
-  const params = new URLSearchParams(Object.entries(query).map(([k, v]) => [k, String(v)]));
-  const search = params.toString();
-  const token = currentToken();
-  const response = await fetch(`${apiBase()}${path}${search ? `?${search}` : ""}`, {
-    headers: token ? { Authorization: `Bearer ${token}` } : {},
-  });
-  let body: unknown;
-  try {
-    body = await response.json();
-  } catch {
-    body = undefined;
-  }
-  if (response.status === 401) useAuthStore.getState().refused();
-  if (!response.ok) throw new ApiError(response.status, messageOf(body, response));
-  return body as T;
-}
-
 export type ControlAction = "start" | "stop" | "stop_close" | "kill";
 
 export const api = {
@@ -80,9 +61,13 @@ export const api = {
   trades: (query: { agent?: string; limit?: number } = {}) => unwrap(client().GET("/api/trades", { params: { query } })),
   arenaLeaderboard: (runIds: string[]) =>
     unwrap(client().GET("/api/arena/leaderboard", { params: { query: { run_id: runIds } } })),
-  runs: () => getUntyped<RunOut[]>("/api/runs"),
+  runs: () => unwrap(client().GET("/api/runs")),
   backtestHistory: (runId: string, maxPoints = 400) =>
-    getUntyped<AgentHistory>(`/api/backtests/${encodeURIComponent(runId)}/history`, { max_points: maxPoints }),
+    unwrap(
+      client().GET("/api/backtests/{run_id}/history", {
+        params: { path: { run_id: runId }, query: { max_points: maxPoints } },
+      }),
+    ),
   control: (agent: string | null, action: ControlAction): Promise<ControlOne | ControlAll> => {
     const closing = action === "stop_close";
     const c = client();

@@ -437,6 +437,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Runs
+         * @description Past backtests and arena entrants, newest first (the live agent's runs are not
+         *     listed); each costs a few index seeks, however long its history.
+         */
+        get: operations["runs_api_runs_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/backtests/{run_id}/performance": {
         parameters: {
             query?: never;
@@ -457,6 +478,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/backtests/{run_id}/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Run History
+         * @description The run's equity curve, shaped as `/api/account/history`'s, to draw beside the live
+         *     agent's or another run's; downsampled to about `max_points`.
+         */
+        get: operations["run_history_api_backtests__run_id__history_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/arena/leaderboard": {
         parameters: {
             query?: never;
@@ -466,7 +508,9 @@ export interface paths {
         };
         /**
          * Arena Leaderboard
-         * @description Standings of the given runs, best total return first.
+         * @description Standings of the runs named (an arena id names every entrant of its arena), each
+         *     computed once however often it is named, best total return first; entrants whose model
+         *     failed in every cycle last.
          */
         get: operations["arena_leaderboard_api_arena_leaderboard_get"];
         put?: never;
@@ -1054,8 +1098,57 @@ export interface components {
             invalidation_condition: string | null;
         };
         /**
+         * RunOut
+         * @description A past backtest or arena entrant. `started_at` and `finished_at` bound the replayed
+         *     period (its first and last account snapshots); `created_at` is when it was run (from its
+         *     id, to the second): the list's order. Money as decimal strings.
+         */
+        RunOut: {
+            /** Run Id */
+            run_id: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "backtest" | "arena";
+            /** Arena Id */
+            arena_id: string | null;
+            /** Name */
+            name: string;
+            /** Model */
+            model: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Started At
+             * Format: date-time
+             */
+            started_at: string;
+            /**
+             * Finished At
+             * Format: date-time
+             */
+            finished_at: string;
+            /** Cycles */
+            cycles: number;
+            /** Total Return */
+            total_return: number | null;
+            /** End Equity */
+            end_equity: string;
+            /** Model Errors */
+            model_errors: number;
+        };
+        /**
          * Standing
          * @description One leaderboard row. Ratios are None where undefined (no trades, a flat curve).
+         *
+         *     `model_errors` counts the cycles whose model call failed (each held every symbol) out of
+         *     `cycles`. An entrant with some errors is ranked by its return like any other, the count
+         *     beside it; one whose every cycle failed `never_decided`: its flat return measures an
+         *     outage, not a model, so it ranks after every entrant that decided.
          */
         Standing: {
             /** Name */
@@ -1080,6 +1173,12 @@ export interface components {
             cost_usd: string;
             /** End Equity */
             end_equity: string | null;
+            /** Cycles */
+            cycles: number;
+            /** Model Errors */
+            model_errors: number;
+            /** Never Decided */
+            never_decided: boolean;
         };
         /**
          * StatusResponse
@@ -1153,6 +1252,8 @@ export interface components {
         /**
          * TradeMetrics
          * @description Closed-trade statistics; a win is a trade with positive net PnL (after fees).
+         *
+         *     Hold times are in whole seconds (see `whole_seconds`), as the backtest's trade list has them.
          */
         TradeMetrics: {
             /** Trades */
@@ -2221,6 +2322,55 @@ export interface operations {
             };
         };
     };
+    runs_api_runs_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunOut"][];
+                };
+            };
+            /** @description Missing or wrong bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No agent (or row) of that name or id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid parameters */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     run_performance_api_backtests__run_id__performance_get: {
         parameters: {
             query?: never;
@@ -2270,9 +2420,61 @@ export interface operations {
             };
         };
     };
+    run_history_api_backtests__run_id__history_get: {
+        parameters: {
+            query?: {
+                max_points?: number;
+            };
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountHistory"];
+                };
+            };
+            /** @description Missing or wrong bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No run with that id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid parameters */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     arena_leaderboard_api_arena_leaderboard_get: {
         parameters: {
             query: {
+                /** @description A run id, or an arena id for every entrant of that arena; repeat for more. */
                 run_id: string[];
             };
             header?: never;
@@ -2308,7 +2510,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Invalid parameters */
+            /** @description Invalid parameters, or more than 50 runs named */
             422: {
                 headers: {
                     [name: string]: unknown;

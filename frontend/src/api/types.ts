@@ -28,21 +28,7 @@ export type ControlOne = Schemas["ControlResult"];
 export type ControlAll = Schemas["ArenaControlResult"];
 export type Standing = Schemas["Standing"];
 
-// Not in the schema yet (the runs list lands with the backtest endpoints): the written contract.
-export interface RunOut {
-  run_id: string;
-  kind: "backtest" | "arena" | string;
-  arena_id: string | null;
-  name: string;
-  model: string;
-  started_at: string;
-  finished_at: string | null;
-  cycles: number;
-  total_return: number | null;
-  end_equity: string | null;
-  model_errors: number;
-}
-
+export type RunOut = Schemas["RunOut"];
 
 export type StreamKind = "snapshot" | "update" | "heartbeat";
 

@@ -16,6 +16,7 @@ vi.mock("@/components/ui/line-chart", () => ({
 const RUN = {
   run_id: "arena-1-trend",
   kind: "arena",
+  created_at: "2026-12-01T00:00:00Z",
   arena_id: "arena-1",
   name: "trend",
   model: "rules-v1",
@@ -38,6 +39,9 @@ const STANDING = {
   trades: 10,
   cost_usd: "0",
   end_equity: "10310.00",
+  cycles: 120,
+  model_errors: 0,
+  never_decided: false,
 };
 const HISTORY = {
   agent: "trend",

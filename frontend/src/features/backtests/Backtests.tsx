@@ -155,6 +155,7 @@ function RunDetail() {
                 <th className={thNum}>Fees</th>
                 <th className={thNum}>Cost</th>
                 <th className={thNum}>End equity</th>
+                <th className={thNum}>Errors</th>
               </tr>
             </thead>
             <tbody>
@@ -175,6 +176,7 @@ function RunDetail() {
                   <td className={tdNum}>{formatMoney(s.fees)}</td>
                   <td className={tdNum}>{formatMoney(s.cost_usd, 4)}</td>
                   <td className={tdNum}>{formatMoney(s.end_equity)}</td>
+                  <td className={`${tdNum} ${s.model_errors > 0 ? "text-warn" : "text-muted"}`}>{s.model_errors}</td>
                 </tr>
               ))}
             </tbody>
