@@ -201,22 +201,22 @@ def print_profile(profiler: cProfile.Profile, agents: int, rounds: int) -> None:
 
 
 _SHORT_PATH = re.compile(r"/\S*/(?:site-packages|backend|lib/python3\.\d+)/")
-_PACKAGE = re.compile(r"/(?:site-packages|backend|lib/python3\.\d+)/([^/]+)(?:/([^/]+))?")
+_SITE = re.compile(r"/site-packages/([^/.]+)")
+_OWN = re.compile(r"/backend/alphatransformer/([^/.]+)")
+_STDLIB = re.compile(r"/lib/python3\.\d+/([^/.]+)")
 
 
 def _package(filename: str, function: str) -> str:
-    """`alphatransformer/<module>`, a site package, a stdlib module, or the C function."""
+    """`alphatransformer/<module>`, a site package, a stdlib module, or `C: <function>`."""
     if filename == "~":
-        return f"builtin {function}"[:40]
-    found = _PACKAGE.search(filename)
-    if found is None:
-        return filename
-    top, second = found.groups()
-    if top == "alphatransformer" and second:
-        return f"alphatransformer/{second.removesuffix('.py')}"
-    if top == "site-packages" or second is None:
-        return top.removesuffix(".py")
-    return top.removesuffix(".py")
+        return f"C: {function}"[:40]
+    if found := _SITE.search(filename):
+        return found.group(1)
+    if found := _OWN.search(filename):
+        return f"alphatransformer/{found.group(1)}"
+    if found := _STDLIB.search(filename):
+        return f"stdlib {found.group(1)}"
+    return filename[-40:]
 
 
 async def run(args: argparse.Namespace) -> None:

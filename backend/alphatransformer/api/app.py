@@ -12,6 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from alphatransformer import __version__
 from alphatransformer.agent.decision_maker import DecisionMaker
 from alphatransformer.api.auth import ControlAuth
+from alphatransformer.api.dashboard import mount_dashboard
 from alphatransformer.api.errors import install_error_handlers
 from alphatransformer.api.routes import (
     account,
@@ -94,4 +95,5 @@ def create_app(
     for module in (status, arena, decisions, executions, account, performance, agent, metrics):
         app.include_router(module.router, dependencies=guarded)
     app.include_router(backtest_router(), dependencies=guarded)
+    mount_dashboard(app)
     return app

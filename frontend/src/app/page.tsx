@@ -1,0 +1,5 @@
+import { Dashboard } from "@/features/live/Dashboard";
+
+export default function Page() {
+  return <Dashboard />;
+}
