@@ -297,6 +297,7 @@ class LeaderboardRow(BaseModel):
     """Closed trades' PnL before fees."""
     unrealized_pnl: Decimal
     fees: Decimal
+    """Every fee paid, open positions' entries included."""
     win_rate: float | None
     biggest_win: Decimal | None
     biggest_loss: Decimal | None

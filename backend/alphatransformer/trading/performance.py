@@ -492,6 +492,8 @@ class Performance:
     unrealized_pnl: Decimal
     llm_usage: LlmUsage
     pnl_after_llm_cost: Decimal | None
+    fees_paid: Decimal = _ZERO
+    """Every fill's fee, open trades' entries included (`trades.total_fees` is closed trades')."""
 
 
 def performance(
@@ -512,4 +514,5 @@ def performance(
         unrealized_pnl=unrealized_pnl,
         llm_usage=llm_usage,
         pnl_after_llm_cost=None if equity.pnl is None else equity.pnl - llm_usage.cost_usd,
+        fees_paid=sum((fill.fee for fill in fills), _ZERO),
     )

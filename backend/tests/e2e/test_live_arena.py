@@ -195,11 +195,13 @@ async def test_three_agents_trade_one_market_apart_and_resume_after_a_restart(
                 equity, trades, usage = report["equity"], report["trades"], report["llm_usage"]
                 assert row["account_value"] == equity["end_equity"]
                 assert row["total_return"] == equity["total_return"]
-                assert row["fees"] == trades["total_fees"]
+                assert row["fees"] == report["fees_paid"]
                 assert row["trades"] == trades["trades"]
                 assert row["realized_pnl"] == trades["total_realized_pnl"]
                 assert row["input_tokens"] == usage["input_tokens"]
                 assert row["model_errors"] == usage["errors"]
+            hodl_row = next(row for row in board if row["agent"] == "hodl")
+            assert Decimal(hodl_row["fees"]) > 0  # its three entries, still open
             llm_row = next(row for row in board if row["agent"] == "llm")
             assert llm_row["input_tokens"] > 0
             assert llm_row["model_errors"] >= 1  # the stalled call timed out

@@ -384,6 +384,8 @@ class TestPerformance:
         assert report.llm_usage == usage
         assert report.equity.pnl == D("-42.904")
         assert report.pnl_after_llm_cost == D("-43.254")
+        # fees paid count the open entry's 0.08 and the orphan exit's 0.008 beside the trades'
+        assert report.fees_paid == report.trades.total_fees + D("0.088")
 
 
 # --- properties ---------------------------------------------------------------------------

@@ -1060,6 +1060,11 @@ export interface components {
             llm_usage: components["schemas"]["LlmUsage"];
             /** Pnl After Llm Cost */
             pnl_after_llm_cost: string | null;
+            /**
+             * Fees Paid
+             * @default 0
+             */
+            fees_paid: string;
         };
         /**
          * PositionOut

@@ -54,7 +54,7 @@ def _row(rank: int, runtime: Runtime, report: Performance) -> LeaderboardRow:
         total_return=equity.total_return,
         realized_pnl=trades.total_realized_pnl,
         unrealized_pnl=report.unrealized_pnl,
-        fees=trades.total_fees,
+        fees=report.fees_paid,
         win_rate=trades.win_rate,
         biggest_win=trades.biggest_win,
         biggest_loss=trades.biggest_loss,
