@@ -80,13 +80,6 @@ class LiveArena:
         """The agent named `name`, or every agent when None."""
         return list(self.agents.values()) if name is None else [self.agent(name)]
 
-    def name_of_run(self, run_id: str) -> str:
-        return self._names_by_run[run_id]
-
-    @property
-    def _names_by_run(self) -> dict[str, str]:
-        return {runtime.run_id: name for name, runtime in self.agents.items()}
-
     def prices(self) -> list[PriceTick]:
         max_age_ms = int(self.config.market.max_staleness_seconds * 1000)
         return [_price(self.market, symbol, max_age_ms) for symbol in self.config.symbols]

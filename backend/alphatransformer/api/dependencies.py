@@ -39,7 +39,7 @@ def _found(arena: LiveArena, name: str | None) -> list[Runtime]:
 
 async def _one_agent(arena: ArenaDep, agent: AgentParam = None) -> Runtime:
     """The agent named, or the first configured one when the request names none."""
-    return _found(arena, agent)[0] if agent is not None else arena.first
+    return _found(arena, agent)[0]
 
 
 async def _agents(arena: ArenaDep, agent: AgentParam = None) -> list[Runtime]:
